@@ -1,0 +1,39 @@
+# patron: `make serve` runs the server, `make test` runs the tests. Both install first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install serve test check lock clean
+
+install: $(STAMP) ## build .venv with patron and the dev tools (locked versions)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+serve: install ## serve the API on http://127.0.0.1:8000/api (SQLite file ./patron.db)
+	$(BIN)/patron serve
+
+test: install ## run the test suite
+	$(BIN)/pytest
+
+check: install ## lint, format check, types, import layering, migrations in step with the tables
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m patron.server.db.checkmigrations
+
+lock: ## re-resolve dependencies into requirements.lock
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install --quiet --upgrade pip
+	.lockenv/bin/python -m pip install --quiet -e '.[dev]' setuptools wheel
+	.lockenv/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip==' > requirements.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The `patron` command line: serve, database, accounts and credentials, import/export."""

@@ -1,0 +1,184 @@
+"""`patron`: run the server and administer accounts, credentials and the database."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from patron.server import errors
+from patron.server.accounts import service as accounts
+from patron.server.app import database_for
+from patron.server.config import Settings
+from patron.server.db import migrate
+from patron.server.db.engine import Database
+from patron.server.validation import parse_id
+
+app = typer.Typer(help="patron: a self-hostable server for Sequence's Customers API.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts (each has its own customers).", no_args_is_help=True)
+credentials_app = typer.Typer(help="API credentials (HTTP Basic clientId:clientSecret).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(credentials_app, name="credentials")
+
+out = Console()
+err = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", help="Database URL (default: $PATRON_DATABASE_URL, else sqlite:///patron.db)."),
+]
+
+
+def _settings(database: str | None) -> Settings:
+    return Settings.from_env(database_url=database)
+
+
+def _open(database: str | None, *, upgrade: bool = True) -> Database:
+    settings = _settings(database)
+    db = database_for(settings)
+    if upgrade:
+        migrate.upgrade(db.engine)
+    return db
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    database: DatabaseOption = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Apply migrations and serve the API on http://HOST:PORT/api."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    settings = _settings(database)
+    db = database_for(settings)
+    migrate.upgrade(db.engine)
+    base = f"http://{host}:{port}/api"
+    with db.write() as tx:
+        new = (
+            accounts.create_account(tx, db.key, "sandbox")
+            if settings.bootstrap and not accounts.has_accounts(tx)
+            else None
+        )
+    if new is not None:
+        auth = shlex.quote(f"{new.client_id}:{new.client_secret}")
+        out.print("[bold]Created a sandbox account[/bold] (shown once; keep the secret):")
+        out.print(f"  account id     {new.account_id}")
+        out.print(f"  client id      {new.client_id}")
+        out.print(f"  client secret  {new.client_secret}")
+        out.print(f"  try:  curl -u {auth} {base}/customers", soft_wrap=True)
+    db.engine.dispose()
+    # Workers are separate processes: hand them the resolved settings through the environment.
+    os.environ["PATRON_DATABASE_URL"] = settings.database_url
+    os.environ["PATRON_SECRET_KEY"] = settings.secret_key
+    out.print(f"patron serving {base} (docs: http://{host}:{port}/api/docs/)")
+    Granian(
+        "patron.server.asgi:from_env",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        log_access=False,
+    ).serve()
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOption = None, revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    db = _open(database, upgrade=False)
+    migrate.upgrade(db.engine, revision)
+    out.print(f"database at revision {revision}")
+
+
+@accounts_app.command("create")
+def accounts_create(
+    name: str,
+    database: DatabaseOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Create an account and its first credential pair."""
+    db = _open(database)
+    try:
+        with db.write() as tx:
+            new = accounts.create_account(tx, db.key, name)
+    except errors.PatronError as exc:
+        raise _fail(exc.message) from None
+    _print_credential(new, as_json=as_json)
+
+
+@credentials_app.command("create")
+def credentials_create(
+    account: Annotated[str, typer.Option("--account", help="Account id.")],
+    database: DatabaseOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+) -> None:
+    """Create another credential pair for an account."""
+    db = _open(database)
+    try:
+        with db.write() as tx:
+            new = accounts.create_credential(tx, db.key, parse_id(account, "account"))
+    except errors.PatronError as exc:
+        raise _fail(exc.message) from None
+    _print_credential(new, as_json=as_json)
+
+
+@credentials_app.command("list")
+def credentials_list(
+    account: Annotated[str, typer.Option("--account", help="Account id.")],
+    database: DatabaseOption = None,
+) -> None:
+    """List an account's credentials (secrets are never shown again)."""
+    db = _open(database)
+    try:
+        with db.read() as tx:
+            rows = accounts.list_credentials(tx, parse_id(account, "account"))
+    except errors.PatronError as exc:
+        raise _fail(exc.message) from None
+    table = Table("client id", "created", "revoked")
+    for row in rows:
+        table.add_row(row.client_id, row.created_at.isoformat(), row.revoked_at.isoformat() if row.revoked_at else "")
+    out.print(table)
+
+
+@credentials_app.command("revoke")
+def credentials_revoke(client_id: str, database: DatabaseOption = None) -> None:
+    """Revoke a credential; requests using it get 401 at once."""
+    db = _open(database)
+    try:
+        with db.write() as tx:
+            accounts.revoke_credential(tx, client_id)
+    except errors.PatronError as exc:
+        raise _fail(exc.message) from None
+    out.print(f"revoked {client_id}")
+
+
+def _print_credential(new: accounts.NewCredential, *, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"accountId": str(new.account_id), "clientId": new.client_id, "clientSecret": new.client_secret})
+            + "\n"
+        )
+        return
+    out.print(f"account id     {new.account_id}")
+    out.print(f"client id      {new.client_id}")
+    out.print(f"client secret  {new.client_secret}   (shown once)")
+
+
+def main() -> None:
+    app()

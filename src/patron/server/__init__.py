@@ -1,0 +1,1 @@
+"""The patron HTTP server: resources, storage and the web edge."""

@@ -1,0 +1,59 @@
+"""All SQL for accounts and credentials."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from patron.server.db import Record, tables
+
+
+def insert_account(tx: Connection, *, account_id: uuid.UUID, name: str, now: datetime) -> None:
+    tx.execute(insert(tables.account).values(id=account_id, name=name, created_at=now))
+
+
+def get_account(tx: Connection, account_id: uuid.UUID) -> Record | None:
+    query = select(tables.account.c.id, tables.account.c.name, tables.account.c.created_at)
+    return tx.execute(query.where(tables.account.c.id == account_id)).first()
+
+
+def count_accounts(tx: Connection) -> int:
+    return int(tx.execute(select(func.count()).select_from(tables.account)).scalar_one())
+
+
+def insert_credential(
+    tx: Connection, *, account_id: uuid.UUID, client_id: str, secret_hash: str, now: datetime
+) -> None:
+    tx.execute(
+        insert(tables.credential).values(
+            account_id=account_id, client_id=client_id, secret_hash=secret_hash, created_at=now
+        )
+    )
+
+
+def find_credential(tx: Connection, account_id: uuid.UUID, client_id: str) -> Record | None:
+    c = tables.credential.c
+    query = select(c.secret_hash, c.revoked_at).where(c.account_id == account_id, c.client_id == client_id)
+    return tx.execute(query).first()
+
+
+def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[Record]:
+    c = tables.credential.c
+    query = (
+        select(c.client_id, c.created_at, c.revoked_at)
+        .where(c.account_id == account_id)
+        .order_by(c.created_at, c.client_id)
+    )
+    return list(tx.execute(query))
+
+
+def revoke_credential(tx: Connection, account_id: uuid.UUID, client_id: str, now: datetime) -> int:
+    c = tables.credential.c
+    statement = (
+        update(tables.credential)
+        .where(c.account_id == account_id, c.client_id == client_id, c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return tx.execute(statement).rowcount

@@ -1,0 +1,1 @@
+"""Customer aliases: the ids other systems know a customer by."""

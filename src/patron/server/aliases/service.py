@@ -1,0 +1,149 @@
+"""Alias rules: a live value names one customer per account; deleting frees the value."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection
+
+from patron.server import clock, validation
+from patron.server.accounts.service import Principal
+from patron.server.aliases import repository
+from patron.server.customers import repository as customers
+from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, read_cursor
+from patron.server.errors import Conflict, InvalidInput, NotFound
+from patron.wire import models as wire
+
+MAX_VALUE = 255
+_SORT = (
+    SortColumn(repository.a.created_at, "datetime", descending=True),
+    SortColumn(repository.a.id, "uuid", descending=True),
+)
+
+
+def alias_value(value: str, field: str) -> str:
+    return validation.text(value, field, max_length=MAX_VALUE)
+
+
+def attach(
+    tx: Connection,
+    who: Principal,
+    customer_id: uuid.UUID,
+    values: Iterable[str],
+    *,
+    label: str | None = None,
+) -> list[uuid.UUID]:
+    """Create aliases for a customer; values it already holds are left as they are."""
+    held = repository.live_values_of(tx, who.account_id, customer_id)
+    created = []
+    for value in values:
+        if value in held:
+            continue
+        _refuse_other_customers_id(tx, who, customer_id, value)
+        alias_id = clock.new_id()
+        repository.insert_alias(
+            tx,
+            account_id=who.account_id,
+            alias_id=alias_id,
+            customer_id=customer_id,
+            value=value,
+            label=label,
+            now=clock.utc_now(),
+        )
+        created.append(alias_id)
+    return created
+
+
+def _refuse_other_customers_id(tx: Connection, who: Principal, customer_id: uuid.UUID, value: str) -> None:
+    # A customer's own id already works as its alias, so it cannot name anyone else.
+    try:
+        as_id = uuid.UUID(value)
+    except ValueError:
+        return
+    if as_id != customer_id and customers.exists(tx, who.account_id, as_id):
+        raise Conflict(f"the alias {value!r} is the id of another customer")
+
+
+def create(tx: Connection, who: Principal, request: wire.CreateCustomerAliasRequest) -> wire.CustomerAliasResponse:
+    customer_id = validation.reference(request.customer_id, "customerId")
+    if not customers.exists(tx, who.account_id, customer_id):
+        raise InvalidInput("customerId", f"no customer with id {request.customer_id!r}")
+    value = alias_value(request.value, "value")
+    label = validation.optional_text(request.label, "label")
+    if repository.customer_of_value(tx, who.account_id, value) is not None:
+        raise Conflict(f"the alias {value!r} is already in use")
+    [alias_id] = attach(tx, who, customer_id, [value], label=label)
+    return _response(_get(tx, who, alias_id))
+
+
+def update(
+    tx: Connection, who: Principal, alias_id: str, request: wire.UpdateCustomerAliasRequest
+) -> wire.CustomerAliasResponse:
+    row = _get(tx, who, validation.parse_id(alias_id, "alias"))
+    repository.set_label(tx, who.account_id, row.id, validation.optional_text(request.label, "label"))
+    return _response(_get(tx, who, row.id))
+
+
+def delete(tx: Connection, who: Principal, alias_id: str) -> wire.CustomerAliasResponse:
+    row = _get(tx, who, validation.parse_id(alias_id, "alias"))
+    now = clock.utc_now()
+    repository.mark_deleted(tx, who.account_id, row.id, now)
+    return _response(row, deleted_at=now)
+
+
+def of_customer(tx: Connection, who: Principal, customer_id: str) -> wire.CustomerAliasList:
+    ident = validation.parse_id(customer_id, "customer")
+    if not customers.exists(tx, who.account_id, ident):
+        raise NotFound("customer", customer_id)
+    items = [
+        wire.CustomerAlias(
+            id=str(row.id),
+            sequence_account_id=str(row.account_id),
+            customer_id=str(row.customer_id),
+            value=row.value,
+            created_at=clock.iso(row.created_at),
+        )
+        for row in repository.aliases_of(tx, who.account_id, ident)
+    ]
+    return wire.CustomerAliasList(items=items)
+
+
+def list_page(
+    tx: Connection,
+    who: Principal,
+    key: bytes,
+    *,
+    value: str | None,
+    limit: int,
+    after: str | None,
+    before: str | None,
+) -> wire.ListCustomerAliasResponse:
+    codec = CursorCodec(key, ["aliases", who.account_id, value])
+    cursor = read_cursor(codec, after=after, before=before, columns=_SORT)
+    query = repository.list_query(who.account_id, value=value)
+    page = fetch_page(tx, query, _SORT, lambda r: (r.created_at, r.id), limit=limit, cursor=cursor, codec=codec)
+    return wire.ListCustomerAliasResponse(
+        items=[_response(row) for row in page.rows],
+        pagination=wire.Pagination(total_result_size=repository.count(tx, query), after=page.after, before=page.before),
+    )
+
+
+def _get(tx: Connection, who: Principal, alias_id: uuid.UUID) -> Any:
+    row = repository.get_alias(tx, who.account_id, alias_id)
+    if row is None:
+        raise NotFound("alias", str(alias_id))
+    return row
+
+
+def _response(row: Any, *, deleted_at: Any = None) -> wire.CustomerAliasResponse:
+    return wire.CustomerAliasResponse(
+        id=str(row.id),
+        sequence_account_id=str(row.account_id),
+        customer_id=str(row.customer_id),
+        value=row.value,
+        created_at=clock.iso(row.created_at),
+        deleted_at=clock.maybe_iso(deleted_at or row.deleted_at),
+        label=row.label,
+    )

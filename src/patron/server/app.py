@@ -1,0 +1,96 @@
+"""The ASGI application: `create_app(settings)` wires routes, the edge and the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response, Router, get
+from litestar.config.response_cache import ResponseCacheConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
+
+from patron import __version__
+from patron.server.aliases.routes import ROUTES as ALIAS_ROUTES
+from patron.server.config import Settings
+from patron.server.contacts.routes import ROUTES as CONTACT_ROUTES
+from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
+from patron.server.db.engine import Database, make_engine
+from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
+from patron.server.web.deps import provide_database, provide_principal
+from patron.server.web.edge import edge_middleware
+from patron.server.web.errors import EXCEPTION_HANDLERS
+from patron.wire import API_VERSION
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def database_for(settings: Settings) -> Database:
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        pool_timeout=settings.pool_timeout,
+        busy_timeout_ms=settings.busy_timeout_ms,
+        connect_timeout=settings.connect_timeout,
+    )
+    return Database(engine, settings.secret_key.encode())
+
+
+@get("/livez", include_in_schema=False, sync_to_thread=False)
+def livez() -> dict[str, str]:
+    """The process is up and serving."""
+    return {"status": "ok"}
+
+
+@get("/readyz", include_in_schema=False, sync_to_thread=True)
+def readyz(db: Database) -> Response[dict[str, str]]:
+    """Ready when the database answers; 503 (and `Retry-After`) while it does not."""
+    if db.ping():
+        return Response({"status": "ok"})
+    return Response({"status": "unavailable", "reason": "database"}, status_code=503, headers={"Retry-After": "1"})
+
+
+@get("/api/openapi.json", include_in_schema=False, sync_to_thread=False, media_type=MediaType.JSON)
+def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """patron's own OpenAPI document."""
+    return request.app.openapi_schema.to_schema()
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
+    """Build the app. The caller owns migrations (run them before serving)."""
+    database = database or database_for(settings)
+    api = Router(
+        path="/api",
+        route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES],
+        dependencies={"who": Provide(provide_principal, sync_to_thread=False)},
+        security=[{"basicAuth": []}],
+    )
+    openapi = OpenAPIConfig(
+        title="patron: Sequence Customers API",
+        version=__version__,
+        description=(
+            f"A self-hostable server for Sequence's Customers API, version {API_VERSION}. "
+            "Authenticate with HTTP Basic (clientId:clientSecret)."
+        ),
+        path="/api/docs",
+        render_plugins=[ScalarRenderPlugin(path="/")],
+        servers=[Server(url="/")],
+        components=Components(security_schemes={"basicAuth": SecurityScheme(type="http", scheme="basic")}),
+        tags=[Tag(name=n) for n in ("Customers", "Customer Aliases", "Contacts", "Organizations")],
+        use_handler_docstrings=False,
+    )
+    app = Litestar(
+        route_handlers=[api, livez, readyz, openapi_document],
+        dependencies={"db": Provide(provide_database, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[edge_middleware(database)],
+        openapi_config=openapi,
+        request_max_body_size=MAX_BODY_BYTES,
+        response_cache_config=ResponseCacheConfig(),
+        debug=False,
+        logging_config=None,
+    )
+    app.state.database = database
+    app.state.settings = settings
+    return app

@@ -1,0 +1,82 @@
+"""Settings: one typed object, built once at the edge (CLI or ASGI factory) and passed in."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATABASE_URL = "sqlite:///patron.db"
+DEFAULT_KEY_FILE = "patron.key"
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything patron can be configured with (environment variables in brackets)."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """Where the data lives [PATRON_DATABASE_URL]: `sqlite:///path.db` or `postgresql://...`."""
+    secret_key: str = field(default="", repr=False)
+    """Server key for credential hashes and cursor signatures [PATRON_SECRET_KEY]."""
+    bootstrap: bool = True
+    """Create a sandbox account on an empty database at `serve` [PATRON_BOOTSTRAP]."""
+    pool_size: int = 10
+    """Connections kept open per worker process (PostgreSQL) [PATRON_POOL_SIZE]."""
+    pool_timeout: float = 5.0
+    """Seconds a request waits for a connection before a 503 [PATRON_POOL_TIMEOUT]."""
+    busy_timeout_ms: int = 10_000
+    """How long a SQLite writer waits for the write lock [PATRON_BUSY_TIMEOUT_MS]."""
+    connect_timeout: float = 3.0
+    """Seconds to wait when opening a PostgreSQL connection [PATRON_CONNECT_TIMEOUT]."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from `PATRON_*` variables; explicit overrides win."""
+        source = os.environ if env is None else env
+        values: dict[str, object] = {}
+        if "PATRON_DATABASE_URL" in source:
+            values["database_url"] = source["PATRON_DATABASE_URL"]
+        if "PATRON_BOOTSTRAP" in source:
+            values["bootstrap"] = _bool(source["PATRON_BOOTSTRAP"])
+        for name, var, kind in (
+            ("pool_size", "PATRON_POOL_SIZE", int),
+            ("pool_timeout", "PATRON_POOL_TIMEOUT", float),
+            ("busy_timeout_ms", "PATRON_BUSY_TIMEOUT_MS", int),
+            ("connect_timeout", "PATRON_CONNECT_TIMEOUT", float),
+        ):
+            if var in source:
+                values[name] = kind(source[var])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        key = str(values.get("secret_key") or source.get("PATRON_SECRET_KEY", ""))
+        if not key:
+            key = load_or_create_key_file(Path(source.get("PATRON_SECRET_KEY_FILE", DEFAULT_KEY_FILE)))
+        values["secret_key"] = key
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def load_or_create_key_file(path: Path) -> str:
+    """Read the server key from `path`, creating it (mode 0600) with 32 random bytes if absent."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # Another process created it first; theirs wins.
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

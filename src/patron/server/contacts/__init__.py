@@ -1,0 +1,1 @@
+"""Contacts: the people of a customer who receive quotes and invoices."""

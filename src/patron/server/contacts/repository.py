@@ -1,0 +1,90 @@
+"""All SQL for contacts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from patron.server.db import Record, tables
+
+c = tables.contact.c
+COLUMNS = (
+    c.id,
+    c.customer_id,
+    c.name,
+    c.email,
+    c.billing_preference,
+    c.position,
+    c.created_at,
+    c.updated_at,
+    c.archived_at,
+)
+
+
+def of_customers(
+    tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID], *, include_archived: bool
+) -> list[Record]:
+    if not customer_ids:
+        return []
+    query = select(*COLUMNS).where(c.account_id == account_id, c.customer_id.in_(customer_ids))
+    if not include_archived:
+        query = query.where(c.archived_at.is_(None))
+    return list(tx.execute(query.order_by(c.customer_id, c.position, c.id)))
+
+
+def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, contact_id: uuid.UUID) -> Record | None:
+    query = select(*COLUMNS).where(c.account_id == account_id, c.customer_id == customer_id, c.id == contact_id)
+    return tx.execute(query).first()
+
+
+def next_position(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> int:
+    query = select(func.coalesce(func.max(c.position), -1)).where(
+        c.account_id == account_id, c.customer_id == customer_id
+    )
+    return int(tx.execute(query).scalar_one()) + 1
+
+
+def insert_contact(
+    tx: Connection,
+    *,
+    account_id: uuid.UUID,
+    customer_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    name: str,
+    email: str,
+    email_key: str,
+    billing_preference: str,
+    position: int,
+    now: datetime,
+) -> None:
+    tx.execute(
+        insert(tables.contact).values(
+            account_id=account_id,
+            id=contact_id,
+            customer_id=customer_id,
+            name=name,
+            email=email,
+            email_key=email_key,
+            billing_preference=billing_preference,
+            position=position,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def update_contact(tx: Connection, account_id: uuid.UUID, contact_id: uuid.UUID, **values: Any) -> None:
+    tx.execute(update(tables.contact).where(c.account_id == account_id, c.id == contact_id).values(**values))
+
+
+def archive(tx: Connection, account_id: uuid.UUID, contact_ids: Sequence[uuid.UUID], now: datetime) -> None:
+    if contact_ids:
+        tx.execute(
+            update(tables.contact)
+            .where(c.account_id == account_id, c.id.in_(contact_ids), c.archived_at.is_(None))
+            .values(archived_at=now, updated_at=now)
+        )

@@ -1,0 +1,187 @@
+"""Contact rules. If any live contact of a customer receives billing communications
+(PRIMARY or STANDARD), at least one live contact must be PRIMARY. Several PRIMARY
+contacts may coexist: setting a second one changes no other contact."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection
+
+from patron.server import clock, validation
+from patron.server.accounts.service import Principal
+from patron.server.contacts import repository
+from patron.server.customers import repository as customers
+from patron.server.errors import InvalidInput, NotFound
+from patron.wire import models as wire
+from patron.wire.enums import BillingPreference
+
+_BILLED = {BillingPreference.PRIMARY.value, BillingPreference.STANDARD.value}
+
+
+def check_rule(preferences: Sequence[str], field: str) -> None:
+    """Refuse a set of live contacts where someone is billed but nobody is PRIMARY."""
+    if any(p in _BILLED for p in preferences) and BillingPreference.PRIMARY.value not in preferences:
+        raise InvalidInput(
+            field,
+            "at least one contact must be PRIMARY while any contact receives billing "
+            "communications (PRIMARY or STANDARD)",
+        )
+
+
+def _clean(request: wire.ContactRequest, field: str) -> tuple[str, str, str]:
+    name = validation.text(request.name, f"{field}.name")
+    email = validation.email(request.email, f"{field}.email")
+    return name, email, request.billing_preference.value
+
+
+def replace_all(
+    tx: Connection, who: Principal, customer_id: uuid.UUID, requests: Sequence[wire.ContactRequest]
+) -> None:
+    """Make the customer's live contacts exactly `requests`, in that order.
+
+    A requested contact whose email matches a live contact keeps that contact's id (and is
+    updated); the others are created; live contacts left over are archived, not deleted.
+    """
+    cleaned = [_clean(r, f"contacts[{i}]") for i, r in enumerate(requests)]
+    if BillingPreference.PRIMARY.value not in {pref for _, _, pref in cleaned}:
+        raise InvalidInput("contacts", "at least one contact must be PRIMARY")
+    now = clock.utc_now()
+    existing = repository.of_customers(tx, who.account_id, [customer_id], include_archived=False)
+    by_email: dict[str, list[Any]] = {}
+    for row in existing:
+        by_email.setdefault(validation.fold(row.email), []).append(row)
+    position = repository.next_position(tx, who.account_id, customer_id)
+    kept: set[uuid.UUID] = set()
+    for name, email, preference in cleaned:
+        matches = by_email.get(validation.fold(email))
+        if matches:
+            row = matches.pop(0)
+            kept.add(row.id)
+            changed = (row.name, row.email, row.billing_preference) != (name, email, preference)
+            repository.update_contact(
+                tx,
+                who.account_id,
+                row.id,
+                name=name,
+                email=email,
+                email_key=validation.fold(email),
+                billing_preference=preference,
+                position=position,
+                **({"updated_at": now} if changed else {}),
+            )
+        else:
+            repository.insert_contact(
+                tx,
+                account_id=who.account_id,
+                customer_id=customer_id,
+                contact_id=clock.new_id(),
+                name=name,
+                email=email,
+                email_key=validation.fold(email),
+                billing_preference=preference,
+                position=position,
+                now=now,
+            )
+        position += 1
+    repository.archive(tx, who.account_id, [row.id for row in existing if row.id not in kept], now)
+
+
+def live_of(
+    tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[wire.Contact]]:
+    result: dict[uuid.UUID, list[wire.Contact]] = {ident: [] for ident in customer_ids}
+    for row in repository.of_customers(tx, account_id, customer_ids, include_archived=False):
+        result[row.customer_id].append(to_wire(row))
+    return result
+
+
+def to_wire(row: Any) -> wire.Contact:
+    return wire.Contact(
+        id=str(row.id),
+        name=row.name,
+        email=row.email,
+        billing_preference=BillingPreference(row.billing_preference),
+        created_at=clock.iso(row.created_at),
+        updated_at=clock.iso(row.updated_at),
+        archived_at=clock.maybe_iso(row.archived_at),
+    )
+
+
+def _customer(tx: Connection, who: Principal, customer_id: str) -> uuid.UUID:
+    ident = validation.parse_id(customer_id, "customer")
+    if not customers.exists(tx, who.account_id, ident):
+        raise NotFound("customer", customer_id)
+    return ident
+
+
+def _contact(tx: Connection, who: Principal, customer_id: uuid.UUID, contact_id: str) -> Any:
+    row = repository.get(tx, who.account_id, customer_id, validation.parse_id(contact_id, "contact"))
+    if row is None:
+        raise NotFound("contact", contact_id)
+    return row
+
+
+def _live_preferences(
+    tx: Connection, who: Principal, customer_id: uuid.UUID, *, without: uuid.UUID | None = None
+) -> list[str]:
+    rows = repository.of_customers(tx, who.account_id, [customer_id], include_archived=False)
+    return [row.billing_preference for row in rows if row.id != without]
+
+
+def list_for(tx: Connection, who: Principal, customer_id: str, *, include_archived: bool) -> wire.ContactList:
+    ident = _customer(tx, who, customer_id)
+    rows = repository.of_customers(tx, who.account_id, [ident], include_archived=include_archived)
+    return wire.ContactList(items=[to_wire(row) for row in rows])
+
+
+def create(tx: Connection, who: Principal, customer_id: str, request: wire.ContactRequest) -> wire.Contact:
+    ident = _customer(tx, who, customer_id)
+    name, email, preference = _clean(request, "contact")
+    check_rule([*_live_preferences(tx, who, ident), preference], "billingPreference")
+    contact_id = clock.new_id()
+    repository.insert_contact(
+        tx,
+        account_id=who.account_id,
+        customer_id=ident,
+        contact_id=contact_id,
+        name=name,
+        email=email,
+        email_key=validation.fold(email),
+        billing_preference=preference,
+        position=repository.next_position(tx, who.account_id, ident),
+        now=clock.utc_now(),
+    )
+    return to_wire(repository.get(tx, who.account_id, ident, contact_id))
+
+
+def update(
+    tx: Connection, who: Principal, customer_id: str, contact_id: str, request: wire.ContactRequest
+) -> wire.Contact:
+    ident = _customer(tx, who, customer_id)
+    row = _contact(tx, who, ident, contact_id)
+    name, email, preference = _clean(request, "contact")
+    if row.archived_at is None:
+        check_rule([*_live_preferences(tx, who, ident, without=row.id), preference], "billingPreference")
+    repository.update_contact(
+        tx,
+        who.account_id,
+        row.id,
+        name=name,
+        email=email,
+        email_key=validation.fold(email),
+        billing_preference=preference,
+        updated_at=clock.utc_now(),
+    )
+    return to_wire(repository.get(tx, who.account_id, ident, row.id))
+
+
+def archive(tx: Connection, who: Principal, customer_id: str, contact_id: str) -> wire.Contact:
+    ident = _customer(tx, who, customer_id)
+    row = _contact(tx, who, ident, contact_id)
+    if row.archived_at is None:
+        check_rule(_live_preferences(tx, who, ident, without=row.id), "billingPreference")
+        repository.archive(tx, who.account_id, [row.id], clock.utc_now())
+    return to_wire(repository.get(tx, who.account_id, ident, row.id))

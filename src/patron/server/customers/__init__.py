@@ -1,0 +1,1 @@
+"""Customers: the companies an account bills, with their address, tax status and links."""

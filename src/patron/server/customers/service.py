@@ -1,0 +1,394 @@
+"""Customer rules: what a valid customer is, what create/update/archive change, and how
+a customer is shown in each of the API's three shapes."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, false
+
+from patron.server import clock, validation
+from patron.server.accounts.service import Principal
+from patron.server.aliases import service as aliases
+from patron.server.aliases.repository import customer_of_value
+from patron.server.contacts import service as contacts
+from patron.server.customers import repository
+from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, read_cursor
+from patron.server.errors import InvalidInput, NotFound
+from patron.server.organizations import service as organizations
+from patron.wire import models as wire
+from patron.wire.enums import (
+    BillingPreference,
+    BillingStatus,
+    CountryCode,
+    CustomerStatus,
+    IntegrationService,
+    SortOrder,
+    State,
+    TaxStatus,
+)
+
+_US_STATES = {s.value for s in State}
+_CA_PROVINCES = {"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"}
+_US_STATES -= _CA_PROVINCES
+PROPERTY_SORT_PREFIX = "customProperties."
+MAX_PROPERTY_KEY = 255
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def _address(address: wire.Address) -> dict[str, Any]:
+    country = address.country.value
+    state = address.state.value if address.state is not None else None
+    if country in {"US", "CA"} and state is None:
+        raise InvalidInput("address.state", f"is required when address.country is {country}")
+    if country == "US" and state in _CA_PROVINCES:
+        raise InvalidInput("address.state", f"{state} is not a US state")
+    if country == "CA" and state in _US_STATES:
+        raise InvalidInput("address.state", f"{state} is not a Canadian province or territory")
+    return {
+        "address_line1": validation.text(address.line1, "address.line1"),
+        "address_line2": validation.optional_text(address.line2, "address.line2"),
+        "address_town": validation.text(address.town, "address.town"),
+        "address_state": state,
+        "address_postcode": validation.text(address.postcode, "address.postcode", max_length=64),
+        "address_country": country,
+    }
+
+
+def _integration_ids(request: wire.CreateOrUpdateCustomerRequest) -> list[dict[str, Any]] | None:
+    """Stored integration links; `pushToIntegrations` adds a pending link with no id yet."""
+    if request.integration_ids is None and not request.push_to_integrations:
+        return None
+    links: list[dict[str, Any]] = []
+    for index, link in enumerate(request.integration_ids or []):
+        if any(existing["service"] == link.service.value for existing in links):
+            raise InvalidInput(f"integrationIds[{index}].service", f"{link.service.value} is listed twice")
+        links.append(
+            {
+                "service": link.service.value,
+                "id": validation.text(link.id, f"integrationIds[{index}].id"),
+                "isPending": False,
+            }
+        )
+    for service in request.push_to_integrations or []:
+        if not any(existing["service"] == service.value for existing in links):
+            links.append({"service": service.value, "id": "", "isPending": True})
+    return links
+
+
+def _custom_properties(properties: dict[str, str]) -> dict[str, str]:
+    cleaned = {}
+    for key, value in properties.items():
+        name = validation.text(key, "customProperties", max_length=MAX_PROPERTY_KEY)
+        cleaned[name] = validation.text(value, f"customProperties.{name}", allow_empty=True)
+    return cleaned
+
+
+def _aliases(values: Sequence[str] | None) -> list[str]:
+    result: list[str] = []
+    for index, value in enumerate(values or []):
+        cleaned = aliases.alias_value(value, f"customerAliases[{index}]")
+        if cleaned in result:
+            raise InvalidInput(f"customerAliases[{index}]", f"{cleaned!r} is listed twice")
+        result.append(cleaned)
+    return result
+
+
+def domain_of(url: str | None) -> str | None:
+    """The host of a URL without `www.`: `https://www.example.com/x` -> `example.com`."""
+    if not url:
+        return None
+    try:
+        host = urlsplit(url if "//" in url else f"//{url}").hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host[4:] if host.startswith("www.") else host
+
+
+def _values(request: wire.CreateOrUpdateCustomerRequest) -> dict[str, Any]:
+    legal_name = validation.text(request.legal_name, "legalName")
+    return {
+        "legal_name": legal_name,
+        "legal_name_key": validation.fold(legal_name),
+        "url": validation.optional_text(request.url, "url"),
+        "label": validation.optional_text(request.label, "label"),
+        "tax_status": request.tax_status.value,
+        **_address(request.address),
+    }
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def create(tx: Connection, who: Principal, request: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
+    values = _values(request)
+    alias_values = _aliases(request.customer_aliases)
+    parent_id = validation.reference(request.parent_id, "parentId") if request.parent_id else None
+    customer_id = clock.new_id()
+    now = clock.utc_now()
+    repository.insert_customer(
+        tx,
+        {
+            **values,
+            "account_id": who.account_id,
+            "id": customer_id,
+            "status": (request.status or CustomerStatus.ACTIVE).value,
+            "integration_ids": _integration_ids(request) or [],
+            "parent_id": parent_id,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    contacts.replace_all(tx, who, customer_id, request.contacts)
+    aliases.attach(tx, who, customer_id, alias_values)
+    if request.custom_properties:
+        repository.replace_properties(tx, who.account_id, customer_id, _custom_properties(request.custom_properties))
+    organizations.move_to_parent(tx, who, customer_id, parent_id=parent_id, previous_parent_id=None)
+    return get(tx, who, str(customer_id))
+
+
+def update(
+    tx: Connection, who: Principal, customer_id: str, request: wire.CreateOrUpdateCustomerRequest
+) -> wire.Customer:
+    """Full replace of the customer's fields and contacts; see docs/behaviour.md for the
+    fields that keep their value when left out (status, integrationIds, customProperties)."""
+    row = _row(tx, who, customer_id)
+    values = _values(request)
+    alias_values = _aliases(request.customer_aliases)
+    parent_id = validation.reference(request.parent_id, "parentId") if request.parent_id else None
+    links = _integration_ids(request)
+    repository.update_customer(
+        tx,
+        who.account_id,
+        row.id,
+        {
+            **values,
+            "status": (request.status.value if request.status else row.status),
+            "integration_ids": links if links is not None else row.integration_ids,
+            "parent_id": parent_id,
+            "updated_at": clock.utc_now(),
+        },
+    )
+    contacts.replace_all(tx, who, row.id, request.contacts)
+    aliases.attach(tx, who, row.id, alias_values)
+    if request.custom_properties is not None:
+        repository.replace_properties(tx, who.account_id, row.id, _custom_properties(request.custom_properties))
+    organizations.move_to_parent(tx, who, row.id, parent_id=parent_id, previous_parent_id=row.parent_id)
+    return get(tx, who, str(row.id))
+
+
+def archive(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
+    """Set `archivedAt`; archiving an archived customer changes nothing."""
+    row = _row(tx, who, customer_id)
+    if row.archived_at is None:
+        now = clock.utc_now()
+        repository.update_customer(tx, who.account_id, row.id, {"archived_at": now, "updated_at": now})
+    return get(tx, who, str(row.id))
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def _row(tx: Connection, who: Principal, customer_id: str) -> Any:
+    row = repository.get(tx, who.account_id, validation.parse_id(customer_id, "customer"))
+    if row is None:
+        raise NotFound("customer", customer_id)
+    return row
+
+
+def _address_wire(row: Any) -> wire.Address:
+    return wire.Address(
+        line1=row.address_line1,
+        line2=row.address_line2,
+        town=row.address_town,
+        state=State(row.address_state) if row.address_state else None,
+        postcode=row.address_postcode,
+        country=CountryCode(row.address_country),
+    )
+
+
+def _links_wire(row: Any) -> list[wire.IntegrationId]:
+    return [
+        wire.IntegrationId(
+            service=IntegrationService(link["service"]),
+            id=link["id"],
+            is_pending=bool(link.get("isPending", False)),
+            last_synced=link.get("lastSynced"),
+        )
+        for link in row.integration_ids
+    ]
+
+
+def get(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
+    row = _row(tx, who, customer_id)
+    return wire.Customer(
+        id=str(row.id),
+        created_at=clock.iso(row.created_at),
+        organizations=organizations.of_customers(tx, who.account_id, [row.id])[row.id],
+        legal_name=row.legal_name,
+        address=_address_wire(row),
+        integration_ids=_links_wire(row),
+        tax_status=TaxStatus(row.tax_status),
+        contacts=contacts.live_of(tx, who.account_id, [row.id])[row.id],
+        status=CustomerStatus(row.status),
+        custom_properties=repository.properties_of(tx, who.account_id, [row.id])[row.id],
+        url=row.url,
+        domain=domain_of(row.url),
+        label=row.label,
+        archived_at=clock.maybe_iso(row.archived_at),
+    )
+
+
+def by_alias(tx: Connection, who: Principal, alias: str) -> wire.Customer20240509:
+    """The customer holding a live alias (or with that id), in the 2024-05-09 shape.
+
+    `email` and `contactName` come from the first PRIMARY contact; `billingEmails` from
+    every PRIMARY and STANDARD contact. Archived customers are found too.
+    """
+    customer_id = customer_of_value(tx, who.account_id, alias)
+    if customer_id is None:
+        try:
+            customer_id = uuid.UUID(alias)
+        except ValueError:
+            raise NotFound("customer alias", alias) from None
+    row = repository.get(tx, who.account_id, customer_id)
+    if row is None:
+        raise NotFound("customer alias", alias)
+    people = contacts.live_of(tx, who.account_id, [row.id])[row.id]
+    primary = next((p for p in people if p.billing_preference == BillingPreference.PRIMARY), None)
+    billed = [
+        p.email for p in people if p.billing_preference in (BillingPreference.PRIMARY, BillingPreference.STANDARD)
+    ]
+    return wire.Customer20240509(
+        id=str(row.id),
+        created_at=clock.iso(row.created_at),
+        legal_name=row.legal_name,
+        address=_address_wire(row),
+        email=primary.email if primary else "",
+        integration_ids=_links_wire(row),
+        billing_emails=billed,
+        tax_status=TaxStatus(row.tax_status),
+        contact_name=primary.name if primary else None,
+        url=row.url,
+        label=row.label,
+        archived_at=clock.maybe_iso(row.archived_at),
+    )
+
+
+def _sort(sort_by: str | None, sort_order: SortOrder | None) -> tuple[tuple[SortColumn, ...], str | None]:
+    descending = (sort_order or SortOrder.DESC) == SortOrder.DESC
+    c = repository.c
+    if sort_by in (None, "createdAt"):
+        return (
+            SortColumn(c.created_at, "datetime", descending),
+            SortColumn(c.id, "uuid", descending),
+        ), None
+    if sort_by == "legalName":
+        return (
+            SortColumn(c.legal_name_key, "str", descending),
+            SortColumn(c.id, "uuid", descending),
+        ), None
+    if sort_by.startswith(PROPERTY_SORT_PREFIX) and len(sort_by) > len(PROPERTY_SORT_PREFIX):
+        key = sort_by[len(PROPERTY_SORT_PREFIX) :]
+        return (
+            SortColumn(repository.PROPERTY_MISSING, "int", descending=False),
+            SortColumn(repository.PROPERTY_VALUE, "str", descending),
+            SortColumn(c.id, "uuid", descending),
+        ), key
+    raise InvalidInput(
+        "sortBy", f"{sort_by!r} is not a sort column; use createdAt, legalName or customProperties.<key>"
+    )
+
+
+def list_page(
+    tx: Connection,
+    who: Principal,
+    key: bytes,
+    *,
+    legal_name: str | None = None,
+    email: str | None = None,
+    alias: str | None = None,
+    label: str | None = None,
+    include_archived: bool = False,
+    billing_status: BillingStatus | None = None,
+    sort_by: str | None = None,
+    sort_order: SortOrder | None = None,
+    limit: int = 20,
+    after: str | None = None,
+    before: str | None = None,
+) -> wire.ListCustomerResponse:
+    columns, property_key = _sort(sort_by, sort_order)
+    alias_as_id = None
+    if alias is not None:
+        with contextlib.suppress(ValueError):
+            alias_as_id = uuid.UUID(alias)
+    query = repository.list_query(
+        who.account_id,
+        legal_name=validation.fold(legal_name) if legal_name is not None else None,
+        email=validation.fold(email.strip()) if email is not None else None,
+        alias=alias,
+        alias_as_id=alias_as_id,
+        label=label,
+        include_archived=include_archived,
+        property_key=property_key,
+    )
+    # patron keeps no billing schedules, so no customer has an ACTIVE billing status.
+    if billing_status == BillingStatus.ACTIVE:
+        query = query.where(false())
+    context = [
+        "customers",
+        who.account_id,
+        legal_name,
+        email,
+        alias,
+        label,
+        include_archived,
+        billing_status.value if billing_status else None,
+        sort_by or "createdAt",
+        (sort_order or SortOrder.DESC).value,
+    ]
+    codec = CursorCodec(key, context)
+    cursor = read_cursor(codec, after=after, before=before, columns=columns)
+
+    def key_of(row: Any) -> tuple[Any, ...]:
+        if property_key is not None:
+            return (row.property_missing, row.property_value, row.id)
+        return (row.created_at if sort_by in (None, "createdAt") else row.legal_name_key, row.id)
+
+    page = fetch_page(tx, query, columns, key_of, limit=limit, cursor=cursor, codec=codec)
+    ids = [row.id for row in page.rows]
+    orgs = organizations.of_customers(tx, who.account_id, ids)
+    properties = repository.properties_of(tx, who.account_id, ids)
+    items = [
+        wire.ListCustomerItem(
+            id=str(row.id),
+            created_at=clock.iso(row.created_at),
+            organizations=orgs[row.id],
+            legal_name=row.legal_name,
+            address=_address_wire(row),
+            integration_ids=_links_wire(row),
+            tax_status=TaxStatus(row.tax_status),
+            custom_properties=properties[row.id],
+            url=row.url,
+            domain=domain_of(row.url),
+            label=row.label,
+            archived_at=clock.maybe_iso(row.archived_at),
+        )
+        for row in page.rows
+    ]
+    return wire.ListCustomerResponse(
+        items=items,
+        pagination=wire.Pagination(total_result_size=repository.count(tx, query), after=page.after, before=page.before),
+    )
+
+
+def property_keys(tx: Connection, who: Principal) -> wire.CustomPropertyKeys:
+    return wire.CustomPropertyKeys(items=repository.property_keys(tx, who.account_id))

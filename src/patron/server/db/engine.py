@@ -1,0 +1,145 @@
+"""Engines for SQLite and PostgreSQL, and the one transaction boundary every edge uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, pool
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from patron.server.errors import Unavailable
+
+WRITE = "patron_write"
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs users paste (`postgresql://`, `postgres://`) and pick psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    pool_timeout: float = 5.0,
+    busy_timeout_ms: int = 10_000,
+    connect_timeout: float = 3.0,
+) -> Engine:
+    """Build an engine; SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for writes."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            poolclass=pool.QueuePool,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_timeout=pool_timeout,
+            connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        )
+        _configure_sqlite(engine, busy_timeout_ms)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=pool_timeout,
+            pool_pre_ping=True,
+            connect_args={"connect_timeout": max(1, int(connect_timeout))},
+        )
+    raise ValueError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins (pysqlite quirk).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # Writers take the write lock up front, so two writers never deadlock on upgrade.
+        write = connection.get_execution_options().get(WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """One transaction: commit when the block ends normally, roll back on any error.
+
+    Connection failures surface as `Unavailable` so the edge can answer 503.
+    """
+    try:
+        connection = engine.connect()
+    except (OperationalError, PoolTimeout) as exc:
+        raise Unavailable("the database is unavailable") from exc
+    try:
+        with connection:
+            if write:
+                connection.execution_options(**{WRITE: True})
+            try:
+                with connection.begin():
+                    yield connection
+            except DBAPIError as exc:
+                if exc.connection_invalidated or _is_unavailable(exc):
+                    raise Unavailable("the database is unavailable") from exc
+                raise
+    except OperationalError as exc:
+        if _is_unavailable(exc):
+            raise Unavailable("the database is unavailable") from exc
+        raise
+
+
+def _is_unavailable(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return exc.connection_invalidated or any(
+        marker in text
+        for marker in (
+            "database is locked",
+            "connection refused",
+            "server closed the connection",
+            "terminating connection",
+            "could not connect",
+            "connection is closed",
+            "the database system is",
+            "consuming input failed",
+        )
+    )
+
+
+class Database:
+    """The engine and server key a running patron works with; hands out transactions."""
+
+    def __init__(self, engine: Engine, key: bytes) -> None:
+        self.engine = engine
+        self.key = key
+
+    def read(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=False)
+
+    def write(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=True)
+
+    def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            with self.read() as tx:
+                tx.exec_driver_sql("SELECT 1")
+        except (Unavailable, DBAPIError):
+            return False
+        return True

@@ -1,0 +1,217 @@
+"""Keyset pagination with signed, opaque cursors.
+
+A cursor names the sort key of the row a page ended (or began) at and the direction to go.
+It is signed with the server key together with the account and the query it belongs to,
+so a tampered cursor, another account's cursor or one reused with other filters is refused.
+No OFFSET anywhere: a page costs the same at any depth.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, or_, select
+
+from patron.server.errors import InvalidInput
+
+Kind = Literal["datetime", "uuid", "str", "int"]
+Direction = Literal["after", "before"]
+_DIRECTIONS: dict[str, Direction] = {"a": "after", "b": "before"}
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    """One column of a sort: the expression, its kind and whether it runs descending."""
+
+    expr: ColumnElement[Any]
+    kind: Kind
+    descending: bool
+
+
+@dataclass(frozen=True)
+class Cursor:
+    direction: Direction
+    key: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Any]
+    after: str | None
+    before: str | None
+
+
+class CursorCodec:
+    """Encodes and verifies cursors for one query context (account + resource + filters)."""
+
+    def __init__(self, secret: bytes, context: Sequence[object]) -> None:
+        self._secret = secret
+        self._context = json.dumps([str(part) for part in context], separators=(",", ":"))
+
+    def _sign(self, payload: bytes) -> bytes:
+        message = self._context.encode() + b"\x00" + payload
+        return hmac.new(self._secret, message, hashlib.sha256).digest()[:16]
+
+    def encode(self, direction: Direction, key: tuple[Any, ...], columns: Sequence[SortColumn]) -> str:
+        values = [_dump(value, column.kind) for value, column in zip(key, columns, strict=True)]
+        payload = json.dumps([direction[0], values], separators=(",", ":")).encode()
+        token = _b64(payload) + "." + _b64(self._sign(payload))
+        return token
+
+    def decode(self, token: str, field: str, columns: Sequence[SortColumn]) -> Cursor:
+        invalid = InvalidInput(field, "the cursor is invalid, or belongs to another query or account")
+        try:
+            raw_payload, raw_signature = token.split(".", 1)
+            payload = _unb64(raw_payload)
+            signature = _unb64(raw_signature)
+        except (ValueError, binascii.Error):
+            raise invalid from None
+        if not hmac.compare_digest(signature, self._sign(payload)):
+            raise invalid
+        try:
+            tag, values = json.loads(payload)
+            direction: Direction = _DIRECTIONS[tag]
+            key = tuple(_load(v, c.kind) for v, c in zip(values, columns, strict=True))
+        except (ValueError, KeyError, TypeError):
+            raise invalid from None
+        return Cursor(direction, key)
+
+
+def read_cursor(
+    codec: CursorCodec, *, after: str | None, before: str | None, columns: Sequence[SortColumn]
+) -> Cursor | None:
+    """Read the `after` or `before` query parameter (never both) into a cursor."""
+    if after is not None and before is not None:
+        raise InvalidInput("after", "use either after or before, not both")
+    if after is not None:
+        cursor = codec.decode(after, "after", columns)
+        if cursor.direction != "after":
+            raise InvalidInput("after", "this cursor goes backward; pass it as before")
+        return cursor
+    if before is not None:
+        cursor = codec.decode(before, "before", columns)
+        if cursor.direction != "before":
+            raise InvalidInput("before", "this cursor goes forward; pass it as after")
+        return cursor
+    return None
+
+
+def fetch_page(
+    connection: Connection,
+    query: Select[Any],
+    columns: Sequence[SortColumn],
+    key_of: Callable[[Any], tuple[Any, ...]],
+    *,
+    limit: int,
+    cursor: Cursor | None,
+    codec: CursorCodec,
+) -> Page:
+    """Run one page of `query` in the order of `columns` (the last one must be unique)."""
+    forward = [(c.expr.desc() if c.descending else c.expr.asc()) for c in columns]
+    backward = [(c.expr.asc() if c.descending else c.expr.desc()) for c in columns]
+    if cursor is None or cursor.direction == "after":
+        scoped = query if cursor is None else query.where(_beyond(columns, cursor.key, ahead=True))
+        rows = list(connection.execute(scoped.order_by(*forward).limit(limit + 1)))
+        has_after = len(rows) > limit
+        rows = rows[:limit]
+        if cursor is None:
+            has_before = False
+        elif rows:
+            has_before = _exists(connection, query, _beyond(columns, key_of(rows[0]), ahead=False))
+        else:
+            has_before = _exists(connection, query, _not_beyond(columns, cursor.key, ahead=True))
+    else:
+        scoped = query.where(_beyond(columns, cursor.key, ahead=False))
+        rows = list(connection.execute(scoped.order_by(*backward).limit(limit + 1)))
+        has_before = len(rows) > limit
+        rows = rows[:limit]
+        rows.reverse()
+        if rows:
+            has_after = _exists(connection, query, _beyond(columns, key_of(rows[-1]), ahead=True))
+        else:
+            has_after = _exists(connection, query, _not_beyond(columns, cursor.key, ahead=False))
+    return Page(
+        rows=rows,
+        after=codec.encode("after", key_of(rows[-1]), columns) if rows and has_after else None,
+        before=codec.encode("before", key_of(rows[0]), columns) if rows and has_before else None,
+    )
+
+
+def _exists(connection: Connection, query: Select[Any], condition: ColumnElement[bool]) -> bool:
+    probe = select(exists(query.where(condition).limit(1)))
+    return bool(connection.execute(probe).scalar())
+
+
+def _beyond(columns: Sequence[SortColumn], key: tuple[Any, ...], *, ahead: bool) -> ColumnElement[bool]:
+    """Rows strictly after (`ahead`) or strictly before `key` in the sort order."""
+    clauses: list[ColumnElement[bool]] = []
+    for index, column in enumerate(columns):
+        equal_prefix = [_eq(c.expr, key[i]) for i, c in enumerate(columns[:index])]
+        value = key[index]
+        goes_up = column.descending != ahead  # ascending-and-ahead or descending-and-behind
+        step = _gt(column.expr, value) if goes_up else _lt(column.expr, value)
+        clauses.append(and_(*equal_prefix, step))
+    return or_(*clauses)
+
+
+def _not_beyond(columns: Sequence[SortColumn], key: tuple[Any, ...], *, ahead: bool) -> ColumnElement[bool]:
+    """Rows at `key` or on the other side of it than `_beyond(..., ahead)`."""
+    return or_(
+        and_(*[_eq(c.expr, key[i]) for i, c in enumerate(columns)]),
+        _beyond(columns, key, ahead=not ahead),
+    )
+
+
+# NULL sorts after every value (NULLS LAST when ascending), the same on both databases.
+def _eq(expr: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return expr.is_(None) if value is None else expr == value
+
+
+def _gt(expr: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return false() if value is None else or_(expr > value, expr.is_(None))
+
+
+def _lt(expr: ColumnElement[Any], value: Any) -> ColumnElement[bool]:
+    return expr.is_not(None) if value is None else expr < value
+
+
+def _dump(value: Any, kind: Kind) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime":
+        assert isinstance(value, datetime)
+        return value.isoformat()
+    if kind == "uuid":
+        return str(value)
+    return value
+
+
+def _load(value: Any, kind: Kind) -> Any:
+    if value is None:
+        return None
+    if kind == "datetime":
+        return datetime.fromisoformat(str(value))
+    if kind == "uuid":
+        return uuid.UUID(str(value))
+    if kind == "int":
+        return int(value)
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,181 @@
+"""Every table of patron. Each leads with `account_id`, and so does every key and index,
+so that one account's rows stay together (and can later be sharded by account)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+
+from patron.server.db.types import JSONDocument, UTCDateTime, sort_key
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+NAME = 1000
+VALUE = 255
+
+account = Table(
+    "accounts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(NAME), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A client id starts with its account's id (hex), so authentication is a primary-key lookup.
+credential = Table(
+    "credentials",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("client_id", String(64), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    PrimaryKeyConstraint("account_id", "client_id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+customer = Table(
+    "customers",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("legal_name", String(NAME), nullable=False),
+    # casefolded legal name: case-insensitive filter and the legalName sort order
+    Column("legal_name_key", sort_key(NAME), nullable=False),
+    Column("url", String(NAME)),
+    Column("label", String(NAME)),
+    Column("tax_status", String(16), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("address_line1", String(NAME), nullable=False),
+    Column("address_line2", String(NAME)),
+    Column("address_town", String(NAME), nullable=False),
+    Column("address_state", String(2)),
+    Column("address_postcode", String(64), nullable=False),
+    Column("address_country", String(2), nullable=False),
+    Column("integration_ids", JSONDocument, nullable=False),
+    # the parent named by `parentId` on create/update, whose organization holds this customer
+    Column("parent_id", Uuid),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("archived_at", UTCDateTime),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    Index(None, "account_id", "created_at", "id"),
+    Index(None, "account_id", "legal_name_key", "id"),
+    Index(None, "account_id", "label"),
+)
+
+customer_alias = Table(
+    "customer_aliases",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("value", String(VALUE), nullable=False),
+    Column("label", String(NAME)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id", "customer_id"], ["customers.account_id", "customers.id"]),
+    Index(None, "account_id", "customer_id"),
+    Index(None, "account_id", "created_at", "id"),
+    # A live alias value belongs to exactly one customer of the account; the database decides.
+    Index(
+        "uq_customer_aliases_live_value",
+        "account_id",
+        "value",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+)
+
+contact = Table(
+    "contacts",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("email", String(NAME), nullable=False),
+    Column("email_key", String(NAME), nullable=False),
+    Column("billing_preference", String(8), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("archived_at", UTCDateTime),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id", "customer_id"], ["customers.account_id", "customers.id"]),
+    Index(None, "account_id", "customer_id", "position"),
+    Index(None, "account_id", "email_key", "customer_id"),
+)
+
+organization = Table(
+    "organizations",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("owner_id", Uuid, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id", "owner_id"], ["customers.account_id", "customers.id"]),
+    UniqueConstraint("account_id", "owner_id"),
+)
+
+organization_member = Table(
+    "organization_members",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("organization_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("position", Integer, nullable=False),
+    PrimaryKeyConstraint("account_id", "organization_id", "customer_id"),
+    ForeignKeyConstraint(["account_id", "organization_id"], ["organizations.account_id", "organizations.id"]),
+    ForeignKeyConstraint(["account_id", "customer_id"], ["customers.account_id", "customers.id"]),
+    Index(None, "account_id", "customer_id"),
+)
+
+custom_property = Table(
+    "custom_properties",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("key", sort_key(VALUE), nullable=False),
+    Column("value", sort_key(NAME), nullable=False),
+    PrimaryKeyConstraint("account_id", "customer_id", "key"),
+    ForeignKeyConstraint(["account_id", "customer_id"], ["customers.account_id", "customers.id"]),
+    Index(None, "account_id", "key", "value", "customer_id"),
+)
+
+idempotency_key = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("key", String(VALUE), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "key"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)

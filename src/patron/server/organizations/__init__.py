@@ -1,0 +1,1 @@
+"""Customer organizations: a parent (the owner) and its children (the members)."""

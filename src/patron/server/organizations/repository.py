@@ -1,0 +1,120 @@
+"""All SQL for organizations and their members."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, insert, or_, select
+
+from patron.server.db import Record, tables
+
+o = tables.organization.c
+m = tables.organization_member.c
+
+
+def get(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> Record | None:
+    query = select(o.id, o.owner_id).where(o.account_id == account_id, o.id == organization_id)
+    return tx.execute(query).first()
+
+
+def owned_by(tx: Connection, account_id: uuid.UUID, owner_id: uuid.UUID) -> uuid.UUID | None:
+    query = select(o.id).where(o.account_id == account_id, o.owner_id == owner_id)
+    return tx.execute(query).scalar()
+
+
+def insert_organization(
+    tx: Connection, *, account_id: uuid.UUID, organization_id: uuid.UUID, owner_id: uuid.UUID, now: datetime
+) -> None:
+    tx.execute(
+        insert(tables.organization).values(account_id=account_id, id=organization_id, owner_id=owner_id, created_at=now)
+    )
+
+
+def member_ids(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> list[uuid.UUID]:
+    query = (
+        select(m.customer_id)
+        .where(m.account_id == account_id, m.organization_id == organization_id)
+        .order_by(m.position)
+    )
+    return list(tx.execute(query).scalars())
+
+
+def add_members(
+    tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
+) -> None:
+    if not customer_ids:
+        return
+    start_query = select(func.coalesce(func.max(m.position), -1)).where(
+        m.account_id == account_id, m.organization_id == organization_id
+    )
+    start = int(tx.execute(start_query).scalar_one()) + 1
+    tx.execute(
+        insert(tables.organization_member),
+        [
+            {
+                "account_id": account_id,
+                "organization_id": organization_id,
+                "customer_id": ident,
+                "position": start + offset,
+            }
+            for offset, ident in enumerate(customer_ids)
+        ],
+    )
+
+
+def remove_members(
+    tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
+) -> None:
+    if customer_ids:
+        tx.execute(
+            delete(tables.organization_member).where(
+                m.account_id == account_id,
+                m.organization_id == organization_id,
+                m.customer_id.in_(customer_ids),
+            )
+        )
+
+
+def parents_of(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Owners of the organizations these customers are members of."""
+    query = (
+        select(o.owner_id)
+        .join(tables.organization_member, (m.account_id == o.account_id) & (m.organization_id == o.id))
+        .where(o.account_id == account_id, m.customer_id.in_(customer_ids))
+    )
+    return set(tx.execute(query).scalars())
+
+
+def touching(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> list[Record]:
+    """(organization, owner, customer) for every organization a customer owns or belongs to."""
+    as_owner = select(o.id, o.owner_id, o.owner_id.label("customer_id")).where(
+        o.account_id == account_id, o.owner_id.in_(customer_ids)
+    )
+    as_member = (
+        select(o.id, o.owner_id, m.customer_id)
+        .join(tables.organization_member, (m.account_id == o.account_id) & (m.organization_id == o.id))
+        .where(o.account_id == account_id, m.customer_id.in_(customer_ids))
+    )
+    return list(tx.execute(as_owner.union_all(as_member)))
+
+
+def members_of(tx: Connection, account_id: uuid.UUID, organization_ids: Sequence[uuid.UUID]) -> list[Record]:
+    query = (
+        select(m.organization_id, m.customer_id)
+        .where(m.account_id == account_id, m.organization_id.in_(organization_ids))
+        .order_by(m.organization_id, m.position)
+    )
+    return list(tx.execute(query))
+
+
+def has_any(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> bool:
+    query = select(o.id).where(
+        o.account_id == account_id,
+        or_(
+            o.owner_id.in_(customer_ids),
+            o.id.in_(select(m.organization_id).where(m.account_id == account_id, m.customer_id.in_(customer_ids))),
+        ),
+    )
+    return tx.execute(query.limit(1)).first() is not None

@@ -1,0 +1,1 @@
+"""The HTTP edge shared by every resource: authentication, the version header, errors."""

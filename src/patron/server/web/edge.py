@@ -1,0 +1,104 @@
+"""ASGI middleware in front of every route: the `Sequence-Version` header (checked on the
+way in, echoed on every response) and HTTP Basic authentication."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Any, cast
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from patron.server.accounts import service as accounts
+from patron.server.db.engine import Database
+from patron.server.errors import PatronError, Unauthenticated, Unavailable
+from patron.server.web import errors
+from patron.wire import API_VERSION
+
+_PUBLIC = ("/livez", "/readyz", "/api/openapi.json", "/api/docs")
+_VERSION_HEADER = b"sequence-version"
+_UNKNOWN_VERSION = "No matching API version found. Please make sure the specified API version is valid."
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+async def _send_error(send: Send, status: int, content: bytes) -> None:
+    headers: list[tuple[bytes, bytes]] = [
+        (k.lower().encode(), v.encode()) for k, v in errors.headers_for(status).items()
+    ]
+    headers += [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+    await send(cast(Message, {"type": "http.response.start", "status": status, "headers": headers}))
+    await send(cast(Message, {"type": "http.response.body", "body": content}))
+
+
+def parse_basic(value: bytes | None) -> tuple[str, str]:
+    """`Basic base64(id:secret)` -> (id, secret); anything else is unauthenticated."""
+    if value is None:
+        raise Unauthenticated(accounts.BAD_CREDENTIALS)
+    scheme, _, token = value.partition(b" ")
+    if scheme.lower() != b"basic" or not token.strip():
+        raise Unauthenticated(accounts.BAD_CREDENTIALS)
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise Unauthenticated(accounts.BAD_CREDENTIALS) from None
+    client_id, colon, secret = decoded.partition(":")
+    if not colon or not client_id or not secret:
+        raise Unauthenticated(accounts.BAD_CREDENTIALS)
+    return client_id, secret
+
+
+def edge_middleware(database: Database) -> Any:
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP:
+                await app(scope, receive, send)
+                return
+            request_id = uuid.uuid4().hex.encode()
+
+            async def send_with_headers(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    headers = [
+                        h
+                        for h in message.get("headers", [])
+                        if h[0].lower() not in (b"sequence-version", b"request-id")
+                    ]
+                    headers.append((b"sequence-version", API_VERSION.encode()))
+                    headers.append((b"request-id", request_id))
+                    message = cast(Message, {**message, "headers": headers})
+                await send(message)
+
+            path: str = scope["path"]
+            if path.startswith(_PUBLIC):
+                await app(scope, receive, send_with_headers)
+                return
+            version = _header(scope, _VERSION_HEADER)
+            if version is not None and version.strip() != API_VERSION.encode():
+                await _send_error(send_with_headers, 400, errors.body("UnrecognisedApiVersion", _UNKNOWN_VERSION))
+                return
+            try:
+                client_id, secret = parse_basic(_header(scope, b"authorization"))
+                with database.read() as tx:
+                    scope["user"] = accounts.authenticate(tx, database.key, client_id, secret)
+            except (Unauthenticated, Unavailable) as exc:
+                status = 401 if isinstance(exc, Unauthenticated) else 503
+                await _send_error(send_with_headers, status, _error_body(exc))
+                return
+            await app(scope, receive, send_with_headers)
+
+        return middleware
+
+    return factory
+
+
+def _error_body(exc: PatronError) -> bytes:
+    status, error_type = errors.TABLE[type(exc)]
+    del status
+    return errors.body(error_type, exc.message)

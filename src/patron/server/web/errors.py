@@ -1,0 +1,133 @@
+"""The one table from errors to HTTP statuses and Sequence's error body.
+
+Every error patron answers with has the body `{"error": {"type": ..., "message": ...}}`;
+validation failures add `errors: [{field, message}]`. A 500 says nothing about why.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from patron.server import errors
+from patron.wire import API_VERSION
+from patron.wire import models as wire
+
+log = logging.getLogger("patron.errors")
+
+# Domain error -> (status, Sequence error type). A test checks every error class is here.
+TABLE: dict[type[errors.PatronError], tuple[int, str]] = {
+    errors.InvalidInput: (400, "ValidationError"),
+    errors.IdempotencyMismatch: (400, "IdempotencyError"),
+    errors.Unauthenticated: (401, "Unauthorized"),
+    errors.NotFound: (404, "NotFound"),
+    errors.Conflict: (409, "Conflict"),
+    errors.Unavailable: (503, "ServiceUnavailable"),
+}
+
+_HTTP_TYPES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    429: "RateLimited",
+}
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def body(error_type: str, message: str, fields: list[wire.FieldError] | None = None) -> bytes:
+    return _ENCODER.encode(wire.ErrorBody(error=wire.ErrorDetail(type=error_type, message=message, errors=fields)))
+
+
+def headers_for(status: int) -> dict[str, str]:
+    headers = {"Sequence-Version": API_VERSION, "Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="patron"'
+    if status == 503:
+        headers["Retry-After"] = "1"
+    return headers
+
+
+def _respond(status: int, content: bytes, extra: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(
+        content=content,
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers={**headers_for(status), **(extra or {})},
+    )
+
+
+def on_patron_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    assert isinstance(exc, errors.PatronError)
+    status, error_type = next(v for k, v in TABLE.items() if isinstance(exc, k))
+    fields = None
+    if isinstance(exc, errors.InvalidInput):
+        fields = [wire.FieldError(field=exc.field, message=exc.detail)]
+    return _respond(status, body(error_type, exc.message, fields))
+
+
+_JSON_PATH = re.compile(r"\s*-\s*at\s*`\$\.?([^`]*)`")
+_MISSING = re.compile(r"Object missing required field `([^`]+)`")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _field_errors(exc: ValidationException) -> list[wire.FieldError]:
+    """Litestar/msgspec validation details -> [{field, message}] with wire field names."""
+    result = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid value"))
+        key = str(item.get("key", "") or "")
+        if key == "data":  # Litestar's name for the whole body
+            key = ""
+        found = _JSON_PATH.search(message)
+        if found:
+            key = found.group(1)
+            message = _JSON_PATH.sub("", message)
+        missing = _MISSING.search(message)
+        if missing:
+            key = f"{key}.{missing.group(1)}" if key else missing.group(1)
+            message = "is required"
+        result.append(wire.FieldError(field=_camel(key) if "_" in key else (key or "body"), message=message))
+    return result
+
+
+def on_http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    assert isinstance(exc, HTTPException)
+    status = exc.status_code
+    if isinstance(exc, ValidationException) or status == 400:
+        fields = _field_errors(exc) if isinstance(exc, ValidationException) else []
+        if fields:
+            message = "; ".join(f"{f.field}: {f.message}" for f in fields)
+        else:
+            message = "the request is malformed" if "validation failed" in exc.detail.lower() else exc.detail
+        return _respond(400, body("ValidationError", message, fields or None))
+    if status >= 500:
+        return on_unexpected(_, exc)
+    extra = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
+    return _respond(status, body(_HTTP_TYPES.get(status, "Error"), exc.detail), extra)
+
+
+def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    log.error("unexpected error", exc_info=exc)
+    return _respond(500, body("InternalServerError", "something went wrong on our side"))
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    errors.PatronError: on_patron_error,
+    HTTPException: on_http_error,
+    Exception: on_unexpected,
+}
