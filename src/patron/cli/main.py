@@ -82,6 +82,8 @@ def serve(
         out.print(f"  client id      {new.client_id}")
         out.print(f"  client secret  {new.client_secret}")
         out.print(f"  try:  curl -u {auth} {base}/customers", soft_wrap=True)
+    else:
+        out.print("Credentials: `patron accounts create NAME` or `patron credentials create --account ID`.")
     db.engine.dispose()
     # Workers are separate processes: hand them the resolved settings through the environment.
     os.environ["PATRON_DATABASE_URL"] = settings.database_url
