@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from litestar import get, post, put
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from litestar import Request, get, post, put
 from litestar.params import Parameter
 
 from patron.server.accounts.service import Principal
@@ -122,16 +126,22 @@ def archive_customer(db: Database, who: Principal, id: str) -> wire.Customer:
 
 
 @get(
-    "/customers/by-alias/{alias:str}",
+    "/customers/by-alias/{alias:path}",
     operation_id="getCustomersByAliasByAlias",
     summary="Get customer by alias",
     tags=["Customer Aliases"],
     responses=errors(404),
     sync_to_thread=True,
 )
-def get_customer_by_alias(db: Database, who: Principal, alias: str) -> wire.Customer20240509:
+def get_customer_by_alias(
+    db: Database, who: Principal, request: Request[Any, Any, Any], alias: Path
+) -> wire.Customer20240509:
+    # Alias values may hold `/` (sent as %2F): read the exact value from the raw path.
+    raw = request.scope.get("raw_path") or b""
+    _, marker, tail = raw.partition(b"/customers/by-alias/")
+    value = unquote(tail.decode("utf-8", "replace")) if marker else str(alias).removeprefix("/")
     with db.read() as tx:
-        return service.by_alias(tx, who, alias)
+        return service.by_alias(tx, who, value)
 
 
 @get(
