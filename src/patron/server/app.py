@@ -19,7 +19,7 @@ from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, make_engine
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
 from patron.server.web.deps import provide_database, provide_principal
-from patron.server.web.edge import edge_middleware
+from patron.server.web.edge import edge_middleware, stamp_response
 from patron.server.web.errors import EXCEPTION_HANDLERS
 from patron.wire import API_VERSION
 
@@ -85,6 +85,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         dependencies={"db": Provide(provide_database, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[edge_middleware(database)],
+        before_send=[stamp_response],
         openapi_config=openapi,
         request_max_body_size=MAX_BODY_BYTES,
         response_cache_config=ResponseCacheConfig(),

@@ -57,8 +57,14 @@ class TestCreateCustomer:
             ({"taxStatus": "EXEMPT"}, "taxStatus"),
             ({"status": "PAUSED"}, "status"),
             ({"address": {"line1": "x", "town": "y", "postcode": "1", "country": "ZZ"}}, "address.country"),
-            ({"address": {"line1": "x", "town": "y", "postcode": "1", "country": "US", "state": "XX"}}, "address.state"),
-            ({"contacts": [{"name": "a", "email": "a@b.c", "billingPreference": "MAIN"}]}, "contacts[0].billingPreference"),
+            (
+                {"address": {"line1": "x", "town": "y", "postcode": "1", "country": "US", "state": "XX"}},
+                "address.state",
+            ),
+            (
+                {"contacts": [{"name": "a", "email": "a@b.c", "billingPreference": "MAIN"}]},
+                "contacts[0].billingPreference",
+            ),
             ({"integrationIds": [{"service": "Oracle", "id": "1"}]}, "integrationIds[0].service"),
             ({"pushToIntegrations": ["Stripe"]}, "pushToIntegrations[0]"),
             ({"legalName": 42}, "legalName"),
@@ -106,7 +112,10 @@ class TestCreateCustomer:
 
     def test_state_is_optional_elsewhere(self, client: Client, account: Account) -> None:
         address = {"line1": "1 Quay", "town": "Dublin", "postcode": "D01", "country": "IE"}
-        assert client.post("/api/customers", json=customer_body(address=address), headers=account.headers).status_code == 201
+        assert (
+            client.post("/api/customers", json=customer_body(address=address), headers=account.headers).status_code
+            == 201
+        )
 
     def test_contacts_need_a_primary_contact(self, client: Client, account: Account) -> None:
         body = customer_body(contacts=[contact(billing_preference="STANDARD")])
@@ -115,7 +124,9 @@ class TestCreateCustomer:
         assert response.json()["error"]["errors"][0]["field"] == "contacts"
 
     def test_empty_contacts_are_refused(self, client: Client, account: Account) -> None:
-        assert client.post("/api/customers", json=customer_body(contacts=[]), headers=account.headers).status_code == 400
+        assert (
+            client.post("/api/customers", json=customer_body(contacts=[]), headers=account.headers).status_code == 400
+        )
 
     def test_contact_email_must_look_like_one(self, client: Client, account: Account) -> None:
         body = customer_body(contacts=[contact(email="not-an-email")])
@@ -134,9 +145,7 @@ class TestCreateCustomer:
 
     def test_an_alias_in_use_is_409_and_nothing_is_created(self, client: Client, account: Account) -> None:
         create_customer(client, account.headers, customerAliases=["crm-1"])
-        response = client.post(
-            "/api/customers", json=customer_body(customerAliases=["crm-1"]), headers=account.headers
-        )
+        response = client.post("/api/customers", json=customer_body(customerAliases=["crm-1"]), headers=account.headers)
         assert response.status_code == 409
         assert response.json()["error"]["type"] == "Conflict"
         listed = client.get("/api/customers", headers=account.headers).json()

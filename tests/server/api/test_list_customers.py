@@ -43,7 +43,9 @@ def bulk_create(database: Database, account: Account, count: int, *, prefix: str
                 address=wire.Address(line1="1 Main", town="Town", postcode="1", country=CountryCode.IE),
                 tax_status=TaxStatus.TAXED,
                 contacts=[
-                    wire.ContactRequest(name="A", email=f"a{index}@x.test", billing_preference=BillingPreference.PRIMARY)
+                    wire.ContactRequest(
+                        name="A", email=f"a{index}@x.test", billing_preference=BillingPreference.PRIMARY
+                    )
                 ],
             )
             created.append(service.create(tx, who, request).id)
@@ -247,7 +249,9 @@ class TestCursors:
         assert self._status(client, account, after=forged) == 400
         assert self._status(client, account, after=cursor[:-2]) == 400
 
-    @pytest.mark.parametrize("garbage", ["", "abc", "....", "%%%", "eyJ9.AAAA", "MDE4NDUyNjYtNmQ2NC03N2M4LTlhZGYtNDQ4N2Q5NGQxNDU3"])
+    @pytest.mark.parametrize(
+        "garbage", ["", "abc", "....", "%%%", "eyJ9.AAAA", "MDE4NDUyNjYtNmQ2NC03N2M4LTlhZGYtNDQ4N2Q5NGQxNDU3"]
+    )
     def test_garbage_cursors_are_400(self, client: Client, account: Account, garbage: str) -> None:
         response = client.get("/api/customers", params={"after": garbage}, headers=account.headers)
         assert response.status_code == 400
@@ -268,7 +272,9 @@ class TestCursors:
         cursor = self._after(client, account, database)
         assert self._status(client, account, after=cursor, **changed) == 400
 
-    def test_a_cursor_may_be_reused_with_another_limit(self, client: Client, account: Account, database: Database) -> None:
+    def test_a_cursor_may_be_reused_with_another_limit(
+        self, client: Client, account: Account, database: Database
+    ) -> None:
         cursor = self._after(client, account, database)
         assert len(list_page(client, account, after=cursor, limit=1)["items"]) == 1
 
@@ -276,6 +282,8 @@ class TestCursors:
         cursor = self._after(client, account, database)
         assert self._status(client, account, after=cursor, before=cursor) == 400
 
-    def test_an_after_cursor_passed_as_before_is_400(self, client: Client, account: Account, database: Database) -> None:
+    def test_an_after_cursor_passed_as_before_is_400(
+        self, client: Client, account: Account, database: Database
+    ) -> None:
         cursor = self._after(client, account, database)
         assert self._status(client, account, before=cursor) == 400

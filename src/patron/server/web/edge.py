@@ -8,6 +8,7 @@ import binascii
 import uuid
 from typing import Any, cast
 
+from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,33 +56,29 @@ def parse_basic(value: bytes | None) -> tuple[str, str]:
     return client_id, secret
 
 
+def stamp_response(message: Message, scope: Scope) -> None:
+    """`before_send` hook: every response, errors and unknown routes included, carries
+    `Sequence-Version` and a `Request-Id`."""
+    del scope
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        headers["Sequence-Version"] = API_VERSION
+        headers["Request-Id"] = uuid.uuid4().hex
+
+
 def edge_middleware(database: Database) -> Any:
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            request_id = uuid.uuid4().hex.encode()
-
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = [
-                        h
-                        for h in message.get("headers", [])
-                        if h[0].lower() not in (b"sequence-version", b"request-id")
-                    ]
-                    headers.append((b"sequence-version", API_VERSION.encode()))
-                    headers.append((b"request-id", request_id))
-                    message = cast(Message, {**message, "headers": headers})
-                await send(message)
-
             path: str = scope["path"]
             if path.startswith(_PUBLIC):
-                await app(scope, receive, send_with_headers)
+                await app(scope, receive, send)
                 return
             version = _header(scope, _VERSION_HEADER)
             if version is not None and version.strip() != API_VERSION.encode():
-                await _send_error(send_with_headers, 400, errors.body("UnrecognisedApiVersion", _UNKNOWN_VERSION))
+                await _send_error(send, 400, errors.body("UnrecognisedApiVersion", _UNKNOWN_VERSION))
                 return
             try:
                 client_id, secret = parse_basic(_header(scope, b"authorization"))
@@ -89,9 +86,9 @@ def edge_middleware(database: Database) -> Any:
                     scope["user"] = accounts.authenticate(tx, database.key, client_id, secret)
             except (Unauthenticated, Unavailable) as exc:
                 status = 401 if isinstance(exc, Unauthenticated) else 503
-                await _send_error(send_with_headers, status, _error_body(exc))
+                await _send_error(send, status, _error_body(exc))
                 return
-            await app(scope, receive, send_with_headers)
+            await app(scope, receive, send)
 
         return middleware
 
@@ -99,6 +96,5 @@ def edge_middleware(database: Database) -> Any:
 
 
 def _error_body(exc: PatronError) -> bytes:
-    status, error_type = errors.TABLE[type(exc)]
-    del status
+    _, error_type = errors.TABLE[type(exc)]
     return errors.body(error_type, exc.message)
