@@ -152,9 +152,11 @@ def credentials_list(
             rows = accounts.list_credentials(tx, parse_id(account, "account"))
     except errors.PatronError as exc:
         raise _fail(exc.message) from None
-    table = Table("client id", "created", "revoked")
+    table = Table("client id", "created (UTC)", "revoked (UTC)")
+    table.columns[0].no_wrap = True
     for row in rows:
-        table.add_row(row.client_id, row.created_at.isoformat(), row.revoked_at.isoformat() if row.revoked_at else "")
+        revoked = f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else ""
+        table.add_row(row.client_id, f"{row.created_at:%Y-%m-%d %H:%M}", revoked)
     out.print(table)
 
 

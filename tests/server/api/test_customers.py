@@ -32,7 +32,9 @@ class TestCreateCustomer:
         assert created["status"] == "ACTIVE"
         assert created["organizations"] == []
         assert created["customProperties"] == {}
-        assert created["integrationIds"] == [{"service": "Stripe", "id": "cus_1", "isPending": False}]
+        assert created["integrationIds"] == [
+            {"service": "Stripe", "id": "cus_1", "isPending": False, "lastSynced": created["createdAt"]}
+        ]
         assert created["address"] == body["address"]
         assert [c["email"] for c in created["contacts"]] == [body["contacts"][0]["email"]]
         assert created["createdAt"].endswith("Z")
@@ -189,6 +191,14 @@ class TestUpdateCustomer:
         updated = client.put(f"/api/customers/{created['id']}", json=customer_body(), headers=account.headers).json()
         assert updated["status"] == "DRAFT"
         assert updated["integrationIds"] == created["integrationIds"]
+
+    def test_last_synced_is_kept_while_a_link_is_unchanged(self, client: Client, account: Account) -> None:
+        created = create_customer(client, account.headers, integrationIds=[{"service": "Xero", "id": "x-1"}])
+        links = [{"service": "Xero", "id": "x-1"}, {"service": "Stripe", "id": "cus_2"}]
+        body = customer_body(integrationIds=links)
+        updated = client.put(f"/api/customers/{created['id']}", json=body, headers=account.headers).json()
+        assert updated["integrationIds"][0] == created["integrationIds"][0]
+        assert updated["integrationIds"][1]["lastSynced"] >= created["integrationIds"][0]["lastSynced"]
 
     def test_adds_aliases_without_removing_others(self, client: Client, account: Account) -> None:
         created = create_customer(client, account.headers, customerAliases=["a-1"])

@@ -61,19 +61,28 @@ def _address(address: wire.Address) -> dict[str, Any]:
     }
 
 
-def _integration_ids(request: wire.CreateOrUpdateCustomerRequest) -> list[dict[str, Any]] | None:
-    """Stored integration links; `pushToIntegrations` adds a pending link with no id yet."""
+def _integration_ids(
+    request: wire.CreateOrUpdateCustomerRequest, previous: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]] | None:
+    """Stored integration links; `pushToIntegrations` adds a pending link with no id yet.
+
+    `lastSynced` is when patron recorded the link (kept while service and id are unchanged).
+    """
     if request.integration_ids is None and not request.push_to_integrations:
         return None
+    recorded = {(link["service"], link["id"]): link.get("lastSynced") for link in previous or []}
+    now = clock.iso(clock.utc_now())
     links: list[dict[str, Any]] = []
     for index, link in enumerate(request.integration_ids or []):
         if any(existing["service"] == link.service.value for existing in links):
             raise InvalidInput(f"integrationIds[{index}].service", f"{link.service.value} is listed twice")
+        ident = validation.text(link.id, f"integrationIds[{index}].id")
         links.append(
             {
                 "service": link.service.value,
-                "id": validation.text(link.id, f"integrationIds[{index}].id"),
+                "id": ident,
                 "isPending": False,
+                "lastSynced": recorded.get((link.service.value, ident)) or now,
             }
         )
     for service in request.push_to_integrations or []:
@@ -164,7 +173,7 @@ def update(
     values = _values(request)
     alias_values = _aliases(request.customer_aliases)
     parent_id = validation.reference(request.parent_id, "parentId") if request.parent_id else None
-    links = _integration_ids(request)
+    links = _integration_ids(request, row.integration_ids)
     repository.update_customer(
         tx,
         who.account_id,
