@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install serve test check lock clean
+.PHONY: install serve test test-sqlite test-postgres check lock clean
 
 install: $(STAMP) ## build .venv with patron and the dev tools (locked versions)
 
@@ -18,8 +18,13 @@ $(STAMP): requirements.lock pyproject.toml
 serve: install ## serve the API on http://127.0.0.1:8000/api (SQLite file ./patron.db)
 	$(BIN)/patron serve
 
-test: install ## run the test suite
+test: test-sqlite test-postgres ## run the whole test suite on SQLite, then on PostgreSQL 15
+
+test-sqlite: install ## the test suite on SQLite files
 	$(BIN)/pytest
+
+test-postgres: install ## the test suite on a throwaway PostgreSQL cluster (needs initdb and pg_ctl)
+	scripts/with-postgres.sh $(BIN)/pytest
 
 check: install ## lint, format check, types, import layering, migrations in step with the tables
 	$(BIN)/ruff check .

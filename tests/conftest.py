@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,12 +13,13 @@ from pathlib import Path
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy.engine import make_url
 
 from patron.server.accounts import service as accounts
 from patron.server.app import create_app
 from patron.server.config import Settings
 from patron.server.db import migrate
-from patron.server.db.engine import Database, make_engine
+from patron.server.db.engine import Database, make_engine, normalise_url
 
 SECRET_KEY = "test-server-key"
 
@@ -35,23 +38,69 @@ class Account:
         return {"Authorization": f"Basic {token}"}
 
 
+class Backend:
+    """Where test databases come from: SQLite files, or PostgreSQL databases when
+    `PATRON_TEST_DATABASE_URL` names a server (`make test` runs the suite on both)."""
+
+    def __init__(self, root: Path) -> None:
+        self.server_url = os.environ.get("PATRON_TEST_DATABASE_URL", "")
+        self.kind = "postgresql" if self.server_url else "sqlite"
+        self._template_file = root / "template.db"
+        self._template_db = f"patron_template_{os.getpid()}"
+        if self.kind == "postgresql":
+            self._admin = make_engine(self.server_url).execution_options(isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._template_db}" WITH (FORCE)')
+                connection.exec_driver_sql(f'CREATE DATABASE "{self._template_db}"')
+            template_url = self._url_for(self._template_db)
+        else:
+            template_url = f"sqlite:///{self._template_file}"
+        engine = make_engine(template_url)
+        migrate.upgrade(engine)
+        if self.kind == "sqlite":
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        engine.dispose()
+
+    def _url_for(self, name: str) -> str:
+        return make_url(normalise_url(self.server_url)).set(database=name).render_as_string(hide_password=False)
+
+    def fresh(self, directory: Path) -> str:
+        """A new database holding the migrated schema and nothing else."""
+        if self.kind == "sqlite":
+            path = directory / f"patron-{uuid.uuid4().hex[:8]}.db"
+            shutil.copyfile(self._template_file, path)
+            return f"sqlite:///{path}"
+        name = f"patron_test_{uuid.uuid4().hex[:12]}"
+        with self._admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self._template_db}"')
+        return self._url_for(name)
+
+    def drop(self, url: str) -> None:
+        if self.kind == "postgresql":
+            name = make_url(url).database
+            with self._admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self.kind == "postgresql":
+            with self._admin.connect() as connection:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._template_db}" WITH (FORCE)')
+            self._admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file with the schema built by the migrations, copied for each test."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    engine = make_engine(f"sqlite:///{path}")
-    migrate.upgrade(engine)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return path
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    chosen = Backend(tmp_path_factory.mktemp("template"))
+    yield chosen
+    chosen.close()
 
 
 @pytest.fixture
-def database_url(migrated_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "patron.db"
-    shutil.copyfile(migrated_template, path)
-    return f"sqlite:///{path}"
+def database_url(backend: Backend, tmp_path: Path) -> Iterator[str]:
+    url = backend.fresh(tmp_path)
+    yield url
+    backend.drop(url)
 
 
 @pytest.fixture

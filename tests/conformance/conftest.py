@@ -4,10 +4,8 @@ few real objects so generated requests also reach existing customers, aliases, c
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +14,7 @@ from litestar.testing import TestClient
 
 from patron.server.app import create_app
 from patron.server.config import Settings
-from tests.conftest import SECRET_KEY, Account, make_account
+from tests.conftest import SECRET_KEY, Account, Backend, make_account
 from tests.factories import create_alias, create_customer
 
 
@@ -59,10 +57,9 @@ class Target:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[Target]:
-    path = tmp_path_factory.mktemp("conformance") / "patron.db"
-    shutil.copyfile(migrated_template, path)
-    app = create_app(Settings(database_url=f"sqlite:///{path}", secret_key=SECRET_KEY))
+def target(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Target]:
+    url = backend.fresh(tmp_path_factory.mktemp("conformance"))
+    app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
     account = make_account(app.state.database)
     with TestClient(app) as client:
         parent = create_customer(client, account.headers, customerAliases=["conformance-parent"])
@@ -81,3 +78,4 @@ def target(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) ->
     }
     yield Target(app=app, account=account, ids=ids)
     app.state.database.engine.dispose()
+    backend.drop(url)

@@ -1,0 +1,32 @@
+"""Every key leads with the account id, so an account's rows can live on one shard."""
+
+from __future__ import annotations
+
+from sqlalchemy import inspect
+
+from patron.server.db.engine import make_engine
+
+# `accounts` is keyed by the account id itself.
+EXEMPT = {"accounts", "alembic_version"}
+
+
+def test_every_primary_key_unique_constraint_and_index_starts_with_account_id(database_url: str) -> None:
+    engine = make_engine(database_url)
+    inspector = inspect(engine)
+    tables = set(inspector.get_table_names()) - EXEMPT
+    assert {"customers", "customer_aliases", "contacts", "credentials"} <= tables
+    offenders = []
+    for table in sorted(tables):
+        keys: list[tuple[str, list[str | None]]] = [
+            ("primary key", list(inspector.get_pk_constraint(table)["constrained_columns"]))
+        ]
+        keys += [(f"unique {u['name']}", u["column_names"]) for u in inspector.get_unique_constraints(table)]
+        keys += [(f"index {i['name']}", i["column_names"]) for i in inspector.get_indexes(table)]
+        offenders += [
+            f"{table}: {kind} {columns}" for kind, columns in keys if not columns or columns[0] != "account_id"
+        ]
+        for foreign in inspector.get_foreign_keys(table):
+            if foreign["referred_table"] != "accounts":
+                assert foreign["constrained_columns"][0] == "account_id", (table, foreign)
+    engine.dispose()
+    assert offenders == []
