@@ -20,8 +20,8 @@ def test_every_primary_key_unique_constraint_and_index_starts_with_account_id(da
         keys: list[tuple[str, list[str | None]]] = [
             ("primary key", list(inspector.get_pk_constraint(table)["constrained_columns"]))
         ]
-        keys += [(f"unique {u['name']}", u["column_names"]) for u in inspector.get_unique_constraints(table)]
-        keys += [(f"index {i['name']}", i["column_names"]) for i in inspector.get_indexes(table)]
+        keys += [(f"unique {u['name']}", list(u["column_names"])) for u in inspector.get_unique_constraints(table)]
+        keys += [(f"index {i['name']}", list(i["column_names"])) for i in inspector.get_indexes(table)]
         offenders += [
             f"{table}: {kind} {columns}" for kind, columns in keys if not columns or columns[0] != "account_id"
         ]
