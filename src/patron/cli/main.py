@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from patron.cli.transfer import export_app, import_app
 from patron.server import errors
 from patron.server.accounts import service as accounts
 from patron.server.app import database_for
@@ -27,6 +28,8 @@ credentials_app = typer.Typer(help="API credentials (HTTP Basic clientId:clientS
 app.add_typer(db_app, name="db")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 out = Console()
 err = Console(stderr=True)

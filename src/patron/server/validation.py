@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from patron.server.errors import InvalidInput, NotFound
+
+_SPACE = re.compile(r"\s")
 
 
 def parse_id(value: str, resource: str) -> uuid.UUID:
@@ -45,7 +48,7 @@ def optional_text(value: str | None, field: str, *, max_length: int = 1000) -> s
 def email(value: str, field: str) -> str:
     address = text(value, field)
     local, at, domain = address.rpartition("@")
-    if not at or not local or not domain or any(ch.isspace() for ch in address):
+    if not at or not local or not domain or _SPACE.search(address):
         raise InvalidInput(field, f"{value!r} is not an email address")
     return address
 

@@ -94,3 +94,19 @@ def count(tx: Connection, query: Select[Any]) -> int:
 
 def sort_columns() -> Sequence[Any]:
     return (a.created_at, a.id)
+
+
+def live_values_for(
+    tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    """Every live alias value of each customer, oldest first (export)."""
+    result: dict[uuid.UUID, list[str]] = {ident: [] for ident in customer_ids}
+    if customer_ids:
+        query = (
+            select(a.customer_id, a.value)
+            .where(a.account_id == account_id, a.customer_id.in_(customer_ids), a.deleted_at.is_(None))
+            .order_by(a.customer_id, a.created_at, a.id)
+        )
+        for row in tx.execute(query):
+            result[row.customer_id].append(row.value)
+    return result

@@ -31,23 +31,30 @@ def check_rule(preferences: Sequence[str], field: str) -> None:
         )
 
 
-def _clean(request: wire.ContactRequest, field: str) -> tuple[str, str, str]:
+# (name, email, billing preference), checked.
+CleanContact = tuple[str, str, str]
+
+
+def _clean(request: wire.ContactRequest, field: str) -> CleanContact:
     name = validation.text(request.name, f"{field}.name")
     email = validation.email(request.email, f"{field}.email")
     return name, email, request.billing_preference.value
 
 
-def replace_all(
-    tx: Connection, who: Principal, customer_id: uuid.UUID, requests: Sequence[wire.ContactRequest]
-) -> None:
-    """Make the customer's live contacts exactly `requests`, in that order.
+def clean_all(requests: Sequence[wire.ContactRequest]) -> list[CleanContact]:
+    """The `contacts` of a customer request: each valid, and at least one PRIMARY."""
+    cleaned = [_clean(r, f"contacts[{i}]") for i, r in enumerate(requests)]
+    if BillingPreference.PRIMARY.value not in {pref for _, _, pref in cleaned}:
+        raise InvalidInput("contacts", "at least one contact must be PRIMARY")
+    return cleaned
+
+
+def replace_all(tx: Connection, who: Principal, customer_id: uuid.UUID, cleaned: Sequence[CleanContact]) -> None:
+    """Make the customer's live contacts exactly `cleaned` (see `clean_all`), in that order.
 
     A requested contact whose email matches a live contact keeps that contact's id (and is
     updated); the others are created; live contacts left over are archived, not deleted.
     """
-    cleaned = [_clean(r, f"contacts[{i}]") for i, r in enumerate(requests)]
-    if BillingPreference.PRIMARY.value not in {pref for _, _, pref in cleaned}:
-        raise InvalidInput("contacts", "at least one contact must be PRIMARY")
     now = clock.utc_now()
     existing = repository.of_customers(tx, who.account_id, [customer_id], include_archived=False)
     by_email: dict[str, list[Any]] = {}

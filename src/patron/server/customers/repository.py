@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, Table, and_, case, delete, func, insert, or_, select, update
 from sqlalchemy import exists as sql_exists
 
-from patron.server.db import Record, tables
+from patron.server.db import Record, bulk, tables
 
 c = tables.customer.c
 p = tables.custom_property.c
@@ -165,3 +165,28 @@ def replace_properties(
 def property_keys(tx: Connection, account_id: uuid.UUID) -> list[str]:
     query = select(p.key).where(p.account_id == account_id).distinct().order_by(p.key)
     return list(tx.execute(query).scalars())
+
+
+def insert_many(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One executemany for a batch of rows of `table` (bulk import)."""
+    bulk.insert_rows(tx, table, rows)
+
+
+def live_alias_owners(tx: Connection, account_id: uuid.UUID, values: Sequence[str]) -> dict[str, uuid.UUID]:
+    """Which customer holds each of these alias values (bulk import), chunked for SQLite."""
+    owners: dict[str, uuid.UUID] = {}
+    for start in range(0, len(values), 500):
+        chunk = values[start : start + 500]
+        query = select(al.value, al.customer_id).where(
+            al.account_id == account_id, al.value.in_(chunk), al.deleted_at.is_(None)
+        )
+        owners.update({row.value: row.customer_id for row in tx.execute(query)})
+    return owners
+
+
+def batch_after(tx: Connection, account_id: uuid.UUID, after: tuple[Any, uuid.UUID] | None, size: int) -> list[Record]:
+    """The next `size` customers in creation order (export), archived ones included."""
+    query = select(*COLUMNS).where(c.account_id == account_id)
+    if after is not None:
+        query = query.where(or_(c.created_at > after[0], and_(c.created_at == after[0], c.id > after[1])))
+    return list(tx.execute(query.order_by(c.created_at, c.id).limit(size)))

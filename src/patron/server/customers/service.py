@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +17,7 @@ from patron.server import clock, validation
 from patron.server.accounts.service import Principal
 from patron.server.aliases import service as aliases
 from patron.server.aliases.repository import customer_of_value
+from patron.server.aliases.repository import live_values_for as alias_values_of
 from patron.server.contacts import service as contacts
 from patron.server.customers import repository
 from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, read_cursor
@@ -61,7 +64,7 @@ def _address(address: wire.Address) -> dict[str, Any]:
     }
 
 
-def _integration_ids(
+def integration_links(
     request: wire.CreateOrUpdateCustomerRequest, previous: list[dict[str, Any]] | None = None
 ) -> list[dict[str, Any]] | None:
     """Stored integration links; `pushToIntegrations` adds a pending link with no id yet.
@@ -134,34 +137,60 @@ def _values(request: wire.CreateOrUpdateCustomerRequest) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A create/update request checked against every rule that needs no database."""
+
+    values: dict[str, Any]
+    aliases: list[str]
+    parent_id: uuid.UUID | None
+    contacts: list[contacts.CleanContact]
+    properties: dict[str, str] | None
+
+
+def prepare(request: wire.CreateOrUpdateCustomerRequest) -> Prepared:
+    return Prepared(
+        values=_values(request),
+        aliases=_aliases(request.customer_aliases),
+        parent_id=validation.reference(request.parent_id, "parentId") if request.parent_id else None,
+        contacts=contacts.clean_all(request.contacts),
+        properties=_custom_properties(request.custom_properties) if request.custom_properties is not None else None,
+    )
+
+
 # --- writes ------------------------------------------------------------------------------
 
 
 def create(tx: Connection, who: Principal, request: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
-    values = _values(request)
-    alias_values = _aliases(request.customer_aliases)
-    parent_id = validation.reference(request.parent_id, "parentId") if request.parent_id else None
+    customer_id = insert(tx, who, request, prepare(request))
+    return get(tx, who, str(customer_id))
+
+
+def insert(
+    tx: Connection, who: Principal, request: wire.CreateOrUpdateCustomerRequest, prepared: Prepared
+) -> uuid.UUID:
+    """Store a new customer from a prepared request; returns its id."""
     customer_id = clock.new_id()
     now = clock.utc_now()
     repository.insert_customer(
         tx,
         {
-            **values,
+            **prepared.values,
             "account_id": who.account_id,
             "id": customer_id,
             "status": (request.status or CustomerStatus.ACTIVE).value,
-            "integration_ids": _integration_ids(request) or [],
-            "parent_id": parent_id,
+            "integration_ids": integration_links(request) or [],
+            "parent_id": prepared.parent_id,
             "created_at": now,
             "updated_at": now,
         },
     )
-    contacts.replace_all(tx, who, customer_id, request.contacts)
-    aliases.attach(tx, who, customer_id, alias_values)
-    if request.custom_properties:
-        repository.replace_properties(tx, who.account_id, customer_id, _custom_properties(request.custom_properties))
-    organizations.move_to_parent(tx, who, customer_id, parent_id=parent_id, previous_parent_id=None)
-    return get(tx, who, str(customer_id))
+    contacts.replace_all(tx, who, customer_id, prepared.contacts)
+    aliases.attach(tx, who, customer_id, prepared.aliases)
+    if prepared.properties:
+        repository.replace_properties(tx, who.account_id, customer_id, prepared.properties)
+    organizations.move_to_parent(tx, who, customer_id, parent_id=prepared.parent_id, previous_parent_id=None)
+    return customer_id
 
 
 def update(
@@ -170,27 +199,25 @@ def update(
     """Full replace of the customer's fields and contacts; see docs/behaviour.md for the
     fields that keep their value when left out (status, integrationIds, customProperties)."""
     row = _row(tx, who, customer_id)
-    values = _values(request)
-    alias_values = _aliases(request.customer_aliases)
-    parent_id = validation.reference(request.parent_id, "parentId") if request.parent_id else None
-    links = _integration_ids(request, row.integration_ids)
+    prepared = prepare(request)
+    links = integration_links(request, row.integration_ids)
     repository.update_customer(
         tx,
         who.account_id,
         row.id,
         {
-            **values,
+            **prepared.values,
             "status": (request.status.value if request.status else row.status),
             "integration_ids": links if links is not None else row.integration_ids,
-            "parent_id": parent_id,
+            "parent_id": prepared.parent_id,
             "updated_at": clock.utc_now(),
         },
     )
-    contacts.replace_all(tx, who, row.id, request.contacts)
-    aliases.attach(tx, who, row.id, alias_values)
-    if request.custom_properties is not None:
-        repository.replace_properties(tx, who.account_id, row.id, _custom_properties(request.custom_properties))
-    organizations.move_to_parent(tx, who, row.id, parent_id=parent_id, previous_parent_id=row.parent_id)
+    contacts.replace_all(tx, who, row.id, prepared.contacts)
+    aliases.attach(tx, who, row.id, prepared.aliases)
+    if prepared.properties is not None:
+        repository.replace_properties(tx, who.account_id, row.id, prepared.properties)
+    organizations.move_to_parent(tx, who, row.id, parent_id=prepared.parent_id, previous_parent_id=row.parent_id)
     return get(tx, who, str(row.id))
 
 
@@ -237,23 +264,34 @@ def _links_wire(row: Any) -> list[wire.IntegrationId]:
 
 
 def get(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
-    row = _row(tx, who, customer_id)
-    return wire.Customer(
-        id=str(row.id),
-        created_at=clock.iso(row.created_at),
-        organizations=organizations.of_customers(tx, who.account_id, [row.id])[row.id],
-        legal_name=row.legal_name,
-        address=_address_wire(row),
-        integration_ids=_links_wire(row),
-        tax_status=TaxStatus(row.tax_status),
-        contacts=contacts.live_of(tx, who.account_id, [row.id])[row.id],
-        status=CustomerStatus(row.status),
-        custom_properties=repository.properties_of(tx, who.account_id, [row.id])[row.id],
-        url=row.url,
-        domain=domain_of(row.url),
-        label=row.label,
-        archived_at=clock.maybe_iso(row.archived_at),
-    )
+    return render(tx, who.account_id, [_row(tx, who, customer_id)])[0]
+
+
+def render(tx: Connection, account_id: uuid.UUID, rows: Sequence[Any]) -> list[wire.Customer]:
+    """Full customers for rows of the customers table, loading their links in batches."""
+    ids = [row.id for row in rows]
+    orgs = organizations.of_customers(tx, account_id, ids)
+    people = contacts.live_of(tx, account_id, ids)
+    properties = repository.properties_of(tx, account_id, ids)
+    return [
+        wire.Customer(
+            id=str(row.id),
+            created_at=clock.iso(row.created_at),
+            organizations=orgs[row.id],
+            legal_name=row.legal_name,
+            address=_address_wire(row),
+            integration_ids=_links_wire(row),
+            tax_status=TaxStatus(row.tax_status),
+            contacts=people[row.id],
+            status=CustomerStatus(row.status),
+            custom_properties=properties[row.id],
+            url=row.url,
+            domain=domain_of(row.url),
+            label=row.label,
+            archived_at=clock.maybe_iso(row.archived_at),
+        )
+        for row in rows
+    ]
 
 
 def by_alias(tx: Connection, who: Principal, alias: str) -> wire.Customer20240509:
@@ -401,3 +439,23 @@ def list_page(
 
 def property_keys(tx: Connection, who: Principal) -> wire.CustomPropertyKeys:
     return wire.CustomPropertyKeys(items=repository.property_keys(tx, who.account_id))
+
+
+def export_batches(
+    tx_factory: Callable[[], AbstractContextManager[Connection]], account_id: uuid.UUID, *, size: int = 1000
+) -> Iterator[list[tuple[wire.Customer, list[str]]]]:
+    """Every customer of the account in creation order, in batches of (customer, aliases).
+
+    Each batch is read in its own short transaction from `tx_factory()`, so an export of
+    any size holds neither a long transaction nor more than one batch in memory.
+    """
+    after: tuple[Any, uuid.UUID] | None = None
+    while True:
+        with tx_factory() as tx:
+            rows = repository.batch_after(tx, account_id, after, size)
+            if not rows:
+                return
+            customers = render(tx, account_id, rows)
+            held = alias_values_of(tx, account_id, [row.id for row in rows])
+        yield [(customer, held[row.id]) for customer, row in zip(customers, rows, strict=True)]
+        after = (rows[-1].created_at, rows[-1].id)
