@@ -155,3 +155,4 @@ def _insert_all(tx: Connection, who: Principal, rows: Sequence[_Row]) -> None:
     repository.insert_many(tx, tables.contact, people)
     repository.insert_many(tx, tables.customer_alias, aliases)
     repository.insert_many(tx, tables.custom_property, properties)
+    repository.bump_counts(tx, who.account_id, live=len(customers), total=len(customers))

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, and_, case, delete, func, insert, or_, select, update
-from sqlalchemy import exists as sql_exists
+from sqlalchemy import Connection, Select, Table, and_, case, delete, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from patron.server.db import Record, bulk, tables
 
@@ -19,6 +20,8 @@ ct = tables.contact.c
 # Sorting by a custom property: customers without it come last, in either direction.
 PROPERTY_MISSING = case((p.value.is_(None), 1), else_=0)
 PROPERTY_VALUE = p.value
+
+TRIGRAM = 3
 
 COLUMNS = (
     c.account_id,
@@ -77,6 +80,7 @@ def names(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUI
 def list_query(
     account_id: uuid.UUID,
     *,
+    dialect: str,
     legal_name: str | None,
     email: str | None,
     alias: str | None,
@@ -98,27 +102,60 @@ def list_query(
     if not include_archived:
         query = query.where(c.archived_at.is_(None))
     if legal_name is not None:
+        # The LIKE decides exactly what matches; the trigram index only narrows the rows it
+        # looks at (PostgreSQL picks its GIN index for this LIKE by itself; SQLite's FTS5
+        # table needs the MATCH spelled out, and 3 characters or more).
         query = query.where(c.legal_name_key.like(f"%{_escape_like(legal_name)}%", escape="\\"))
+        if dialect == "sqlite" and len(legal_name) >= TRIGRAM:
+            phrase = '"' + legal_name.replace('"', '""') + '"'
+            query = query.where(
+                text(
+                    "customers.rowid IN (SELECT rowid FROM customer_names WHERE customer_names MATCH :phrase)"
+                ).bindparams(phrase=phrase)
+            )
     if label is not None:
         query = query.where(c.label == label)
     if email is not None:
+        # Driven from the contacts index: the few customers holding that email.
         query = query.where(
-            sql_exists().where(
-                ct.account_id == c.account_id,
-                ct.email_key == email,
-                ct.customer_id == c.id,
-                ct.archived_at.is_(None),
+            c.id.in_(
+                select(ct.customer_id).where(
+                    ct.account_id == account_id, ct.email_key == email, ct.archived_at.is_(None)
+                )
             )
         )
     if alias is not None:
-        by_alias = sql_exists().where(
-            al.account_id == c.account_id,
-            al.value == alias,
-            al.customer_id == c.id,
-            al.deleted_at.is_(None),
+        by_alias = c.id.in_(
+            select(al.customer_id).where(al.account_id == account_id, al.value == alias, al.deleted_at.is_(None))
         )
         query = query.where(or_(by_alias, c.id == alias_as_id) if alias_as_id else by_alias)
     return query
+
+
+def counts(tx: Connection, account_id: uuid.UUID) -> tuple[int, int]:
+    """(live, total) customers of the account, from the counter row."""
+    n = tables.customer_count.c
+    row = tx.execute(select(n.live, n.total).where(n.account_id == account_id)).first()
+    return (int(row.live), int(row.total)) if row else (0, 0)
+
+
+def bump_counts(tx: Connection, account_id: uuid.UUID, *, live: int, total: int) -> None:
+    """Add to the account's counters, creating its row on first use."""
+    n = tables.customer_count.c
+    changed = tx.execute(
+        update(tables.customer_count)
+        .where(n.account_id == account_id)
+        .values(live=n.live + live, total=n.total + total)
+    ).rowcount
+    if changed == 0:
+        upsert = sqlite_insert if tx.dialect.name == "sqlite" else postgresql_insert
+        statement = upsert(tables.customer_count).values(account_id=account_id, live=live, total=total)
+        tx.execute(
+            statement.on_conflict_do_update(
+                index_elements=["account_id"],
+                set_={"live": n.live + live, "total": n.total + total},
+            )
+        )
 
 
 def count(tx: Connection, query: Select[Any]) -> int:

@@ -185,6 +185,7 @@ def insert(
             "updated_at": now,
         },
     )
+    repository.bump_counts(tx, who.account_id, live=1, total=1)
     contacts.replace_all(tx, who, customer_id, prepared.contacts)
     aliases.attach(tx, who, customer_id, prepared.aliases)
     if prepared.properties:
@@ -227,6 +228,7 @@ def archive(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
     if row.archived_at is None:
         now = clock.utc_now()
         repository.update_customer(tx, who.account_id, row.id, {"archived_at": now, "updated_at": now})
+        repository.bump_counts(tx, who.account_id, live=-1, total=0)
     return get(tx, who, str(row.id))
 
 
@@ -347,7 +349,7 @@ def _sort(sort_by: str | None, sort_order: SortOrder | None) -> tuple[tuple[Sort
         key = sort_by[len(PROPERTY_SORT_PREFIX) :]
         return (
             SortColumn(repository.PROPERTY_MISSING, "int", descending=False),
-            SortColumn(repository.PROPERTY_VALUE, "str", descending),
+            SortColumn(repository.PROPERTY_VALUE, "str", descending, nullable=True),
             SortColumn(c.id, "uuid", descending),
         ), key
     raise InvalidInput(
@@ -379,6 +381,7 @@ def list_page(
             alias_as_id = uuid.UUID(alias)
     query = repository.list_query(
         who.account_id,
+        dialect=tx.dialect.name,
         legal_name=validation.fold(legal_name) if legal_name is not None else None,
         email=validation.fold(email.strip()) if email is not None else None,
         alias=alias,
@@ -411,6 +414,12 @@ def list_page(
         return (row.created_at if sort_by in (None, "createdAt") else row.legal_name_key, row.id)
 
     page = fetch_page(tx, query, columns, key_of, limit=limit, cursor=cursor, codec=codec)
+    unfiltered = all(f is None for f in (legal_name, email, alias, label)) and billing_status != BillingStatus.ACTIVE
+    if unfiltered:
+        live, everyone = repository.counts(tx, who.account_id)
+        total = everyone if include_archived else live
+    else:
+        total = repository.count(tx, query)
     ids = [row.id for row in page.rows]
     orgs = organizations.of_customers(tx, who.account_id, ids)
     properties = repository.properties_of(tx, who.account_id, ids)
@@ -433,7 +442,7 @@ def list_page(
     ]
     return wire.ListCustomerResponse(
         items=items,
-        pagination=wire.Pagination(total_result_size=repository.count(tx, query), after=page.after, before=page.before),
+        pagination=wire.Pagination(total_result_size=total, after=page.after, before=page.before),
     )
 
 

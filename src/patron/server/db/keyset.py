@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, or_, select, tuple_
 
 from patron.server.errors import InvalidInput
 
@@ -35,6 +35,7 @@ class SortColumn:
     expr: ColumnElement[Any]
     kind: Kind
     descending: bool
+    nullable: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,12 @@ def _exists(connection: Connection, query: Select[Any], condition: ColumnElement
 
 def _beyond(columns: Sequence[SortColumn], key: tuple[Any, ...], *, ahead: bool) -> ColumnElement[bool]:
     """Rows strictly after (`ahead`) or strictly before `key` in the sort order."""
+    if len({c.descending for c in columns}) == 1 and not any(c.nullable for c in columns):
+        # A row-value comparison: both databases serve it as one index range scan, so a
+        # page deep in the list costs what the first page costs.
+        goes_up = columns[0].descending != ahead
+        row, bound = tuple_(*(c.expr for c in columns)), tuple_(*key)
+        return row > bound if goes_up else row < bound
     clauses: list[ColumnElement[bool]] = []
     for index, column in enumerate(columns):
         equal_prefix = [_eq(c.expr, key[i]) for i, c in enumerate(columns[:index])]

@@ -4,6 +4,7 @@ so that one account's rows stay together (and can later be sharded by account)."
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ForeignKeyConstraint,
     Index,
@@ -165,6 +166,18 @@ custom_property = Table(
     PrimaryKeyConstraint("account_id", "customer_id", "key"),
     ForeignKeyConstraint(["account_id", "customer_id"], ["customers.account_id", "customers.id"]),
     Index(None, "account_id", "key", "value", "customer_id"),
+)
+
+# Customers per account, kept in the same transaction as every write that changes them,
+# so an unfiltered list knows its total without counting the table.
+customer_count = Table(
+    "customer_counts",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("live", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
 )
 
 idempotency_key = Table(
