@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 # Letters chosen to exercise case folding and code-point order: accents, ß, Greek, CJK.
-LETTERS = "aAbBzZéÉßẞσΣςçÇöÖ中文 -_%"  # noqa: RUF001 - Greek sigma on purpose
+LETTERS = "aAbBzZéÉßẞσΣςçÇöÖ中文 -_%"
 names = st.text(alphabet=LETTERS, min_size=1, max_size=12).filter(lambda s: s.strip())
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
