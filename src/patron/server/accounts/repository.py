@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from patron.server.db import Record, tables
 
@@ -33,10 +33,14 @@ def insert_credential(
     )
 
 
+# Built once: authentication runs on every request.
+_FIND_CREDENTIAL = select(tables.credential.c.secret_hash, tables.credential.c.revoked_at).where(
+    tables.credential.c.account_id == bindparam("account_id"), tables.credential.c.client_id == bindparam("client_id")
+)
+
+
 def find_credential(tx: Connection, account_id: uuid.UUID, client_id: str) -> Record | None:
-    c = tables.credential.c
-    query = select(c.secret_hash, c.revoked_at).where(c.account_id == account_id, c.client_id == client_id)
-    return tx.execute(query).first()
+    return tx.execute(_FIND_CREDENTIAL, {"account_id": account_id, "client_id": client_id}).first()
 
 
 def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[Record]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, select, update
+from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from patron.server.db import Record, tables
@@ -63,9 +63,13 @@ def aliases_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) ->
     return list(tx.execute(query))
 
 
+_CUSTOMER_OF_VALUE = select(a.customer_id).where(
+    a.account_id == bindparam("account_id"), a.value == bindparam("value"), a.deleted_at.is_(None)
+)
+
+
 def customer_of_value(tx: Connection, account_id: uuid.UUID, value: str) -> uuid.UUID | None:
-    query = select(a.customer_id).where(a.account_id == account_id, a.value == value, a.deleted_at.is_(None))
-    return tx.execute(query).scalar()
+    return tx.execute(_CUSTOMER_OF_VALUE, {"account_id": account_id, "value": value}).scalar()
 
 
 def set_label(tx: Connection, account_id: uuid.UUID, alias_id: uuid.UUID, label: str | None) -> None:

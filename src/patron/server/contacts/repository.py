@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from patron.server.db import Record, tables
 
@@ -25,15 +25,21 @@ COLUMNS = (
 )
 
 
+_OF_CUSTOMERS = (
+    select(*COLUMNS)
+    .where(c.account_id == bindparam("account_id"), c.customer_id.in_(bindparam("customer_ids", expanding=True)))
+    .order_by(c.customer_id, c.position, c.id)
+)
+_LIVE_OF_CUSTOMERS = _OF_CUSTOMERS.where(c.archived_at.is_(None))
+
+
 def of_customers(
     tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID], *, include_archived: bool
 ) -> list[Record]:
     if not customer_ids:
         return []
-    query = select(*COLUMNS).where(c.account_id == account_id, c.customer_id.in_(customer_ids))
-    if not include_archived:
-        query = query.where(c.archived_at.is_(None))
-    return list(tx.execute(query.order_by(c.customer_id, c.position, c.id)))
+    query = _OF_CUSTOMERS if include_archived else _LIVE_OF_CUSTOMERS
+    return list(tx.execute(query, {"account_id": account_id, "customer_ids": list(customer_ids)}))
 
 
 def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, contact_id: uuid.UUID) -> Record | None:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, and_, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import Connection, Select, Table, and_, bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -54,8 +54,11 @@ def update_customer(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUI
     tx.execute(update(tables.customer).where(c.account_id == account_id, c.id == customer_id).values(**values))
 
 
+_GET = select(*COLUMNS).where(c.account_id == bindparam("account_id"), c.id == bindparam("customer_id"))
+
+
 def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> Record | None:
-    return tx.execute(select(*COLUMNS).where(c.account_id == account_id, c.id == customer_id)).first()
+    return tx.execute(_GET, {"account_id": account_id, "customer_id": customer_id}).first()
 
 
 def exists(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> bool:

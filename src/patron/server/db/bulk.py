@@ -55,6 +55,9 @@ def insert_rows(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]])
     """Insert `rows` (each holding every column of `table`) in one executemany."""
     if not rows:
         return
+    if tx.dialect.name == "postgresql":
+        _copy_rows(tx, table, rows)
+        return
     if tx.dialect.name != "sqlite":
         tx.execute(insert(table), list(rows))
         return
@@ -65,3 +68,25 @@ def insert_rows(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]])
     plan = list(zip(names, converters, strict=True))
     values = [tuple([convert(row[name]) if convert else row[name] for name, convert in plan]) for row in rows]
     tx.exec_driver_sql(str(compiled), values)
+
+
+def _copy_rows(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """PostgreSQL: COPY the rows in, inside the caller's transaction."""
+    from psycopg import sql
+    from psycopg.types.json import Jsonb
+
+    names = [column.name for column in table.columns]
+    wrap = [isinstance(column.type, JSON) for column in table.columns]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name in names)
+    )
+    driver = tx.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    Jsonb(row[name]) if is_json and row[name] is not None else row[name]
+                    for name, is_json in zip(names, wrap, strict=True)
+                ]
+            )
