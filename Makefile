@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install serve test test-sqlite test-postgres check lock clean
+.PHONY: install serve test test-sqlite test-postgres check bench bench-smoke wrk lock clean
 
 install: $(STAMP) ## build .venv with patron and the dev tools (locked versions)
 
@@ -32,6 +32,15 @@ check: install ## lint, format check, types, import layering, migrations in step
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m patron.server.db.checkmigrations
+
+wrk: ## the load generator the benchmarks drive (Debian package)
+	@command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)) || { echo "wrk not found and could not be installed: apt-get install wrk"; exit 1; }
+
+bench: install wrk ## the benchmark suite at 1,000,000 customers, SQLite and PostgreSQL (results in bench/results/)
+	$(BIN)/python bench/run.py
+
+bench-smoke: install wrk ## the benchmark suite at 10,000 customers (about a minute; asserts nothing about speed)
+	$(BIN)/python bench/run.py --customers 10000 --duration 2 --out bench/work/smoke
 
 lock: ## re-resolve dependencies into requirements.lock
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

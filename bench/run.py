@@ -272,7 +272,7 @@ def measure(
             results["page_p50_first_ms"] = statistics.median(latencies[:100])
             results["page_p50_last_ms"] = statistics.median(latencies[-100:])
             results["page_depth_ratio"] = results["page_p50_last_ms"] / results["page_p50_first_ms"]
-            fragment = f"{dataset.WORDS[3]} {dataset.WORDS[7]} {middle // 10}".casefold()[:18]
+            fragment = f" {middle} "  # names are "<word> <word> <index> <suffix>": one match
             repeats = 50
             log(f"{database.name}: filters")
             results["legal_name_p50_ms"] = p50_of(client, "/customers", {"legalName": fragment}, repeats)

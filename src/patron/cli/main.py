@@ -17,7 +17,7 @@ from patron.server import errors
 from patron.server.accounts import service as accounts
 from patron.server.app import database_for
 from patron.server.config import Settings
-from patron.server.db import migrate
+from patron.server.db import maintenance, migrate
 from patron.server.db.engine import Database
 from patron.server.validation import parse_id
 
@@ -71,6 +71,7 @@ def serve(
     settings = _settings(database)
     db = database_for(settings)
     migrate.upgrade(db.engine)
+    maintenance.refresh_statistics(db.engine)
     base = f"http://{host}:{port}/api"
     with db.write() as tx:
         new = (

@@ -32,7 +32,7 @@ from patron.server.accounts.service import Principal
 from patron.server.app import database_for
 from patron.server.config import Settings
 from patron.server.customers import bulk, service
-from patron.server.db import migrate
+from patron.server.db import maintenance, migrate
 from patron.server.db.engine import Database
 from patron.wire import models as wire
 
@@ -234,6 +234,7 @@ def import_customers(
         if batch:
             flush()
         progress.update(task, completed=total_bytes)
+    maintenance.refresh_statistics(db.engine)
     elapsed = time.monotonic() - started
     err.print(
         f"imported {created:,} customers, skipped {existing:,} already present, rejected {refused:,} "
