@@ -271,27 +271,33 @@ def get(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
 
 def render(tx: Connection, account_id: uuid.UUID, rows: Sequence[Any]) -> list[wire.Customer]:
     """Full customers for rows of the customers table, loading their links in batches."""
+    people = contacts.live_of(tx, account_id, [row.id for row in rows])
+    return [
+        wire.Customer(**fields, contacts=people[row.id], status=CustomerStatus(row.status))
+        for row, fields in zip(rows, _shared_fields(tx, account_id, rows), strict=True)
+    ]
+
+
+def _shared_fields(tx: Connection, account_id: uuid.UUID, rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """The fields a customer shows in every 2024-07-30 shape (full and list item)."""
     ids = [row.id for row in rows]
     orgs = organizations.of_customers(tx, account_id, ids)
-    people = contacts.live_of(tx, account_id, ids)
     properties = repository.properties_of(tx, account_id, ids)
     return [
-        wire.Customer(
-            id=str(row.id),
-            created_at=clock.iso(row.created_at),
-            organizations=orgs[row.id],
-            legal_name=row.legal_name,
-            address=_address_wire(row),
-            integration_ids=_links_wire(row),
-            tax_status=TaxStatus(row.tax_status),
-            contacts=people[row.id],
-            status=CustomerStatus(row.status),
-            custom_properties=properties[row.id],
-            url=row.url,
-            domain=domain_of(row.url),
-            label=row.label,
-            archived_at=clock.maybe_iso(row.archived_at),
-        )
+        {
+            "id": str(row.id),
+            "created_at": clock.iso(row.created_at),
+            "organizations": orgs[row.id],
+            "legal_name": row.legal_name,
+            "address": _address_wire(row),
+            "integration_ids": _links_wire(row),
+            "tax_status": TaxStatus(row.tax_status),
+            "custom_properties": properties[row.id],
+            "url": row.url,
+            "domain": domain_of(row.url),
+            "label": row.label,
+            "archived_at": clock.maybe_iso(row.archived_at),
+        }
         for row in rows
     ]
 
@@ -420,26 +426,7 @@ def list_page(
         total = everyone if include_archived else live
     else:
         total = repository.count(tx, query)
-    ids = [row.id for row in page.rows]
-    orgs = organizations.of_customers(tx, who.account_id, ids)
-    properties = repository.properties_of(tx, who.account_id, ids)
-    items = [
-        wire.ListCustomerItem(
-            id=str(row.id),
-            created_at=clock.iso(row.created_at),
-            organizations=orgs[row.id],
-            legal_name=row.legal_name,
-            address=_address_wire(row),
-            integration_ids=_links_wire(row),
-            tax_status=TaxStatus(row.tax_status),
-            custom_properties=properties[row.id],
-            url=row.url,
-            domain=domain_of(row.url),
-            label=row.label,
-            archived_at=clock.maybe_iso(row.archived_at),
-        )
-        for row in page.rows
-    ]
+    items = [wire.ListCustomerItem(**fields) for fields in _shared_fields(tx, who.account_id, page.rows)]
     return wire.ListCustomerResponse(
         items=items,
         pagination=wire.Pagination(total_result_size=total, after=page.after, before=page.before),
