@@ -3,7 +3,6 @@ value is held by exactly one customer."""
 
 from __future__ import annotations
 
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.factories import customer_body
-from tests.system.conftest import create_account_cli, start_server
+from tests.system.conftest import create_account_cli, start_server, stop_server
 
 THREADS = 8
 CREATES = 120
@@ -64,8 +63,4 @@ def test_two_workers_keep_every_acknowledged_write(database_url: str, tmp_path: 
                 held = http.get("/customer-aliases", params={"value": f"race-{value}"}).json()
                 assert held["pagination"]["totalResultSize"] == 1
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)

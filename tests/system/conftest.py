@@ -70,6 +70,14 @@ def start_server(database_url: str, workdir: Path, *, workers: int = 1) -> tuple
     raise RuntimeError("patron serve did not become ready in 30 s")
 
 
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def create_account_cli(database_url: str, workdir: Path) -> tuple[str, str]:
     result = subprocess.run(
         [sys.executable, "-m", "patron", "accounts", "create", "load", "--json", "--database", database_url],
@@ -93,8 +101,4 @@ def server(database_url: str, tmp_path: Path) -> Iterator[Server]:
     try:
         yield Server(f"http://127.0.0.1:{port}/api", auth, database_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_server(process)
