@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -87,8 +88,6 @@ def create_account_cli(database_url: str, workdir: Path) -> tuple[str, str]:
         check=True,
         timeout=60,
     )
-    import json
-
     created = json.loads(result.stdout)
     return created["clientId"], created["clientSecret"]
 
