@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import re
@@ -308,7 +309,8 @@ def prism_throughput(duration: int) -> float | None:
         log(f"Prism did not start ({exc}): no Prism comparison")
         return None
     finally:
-        os.killpg(process.pid, 15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, 15)
 
 
 TARGETS: list[tuple[str, str, str, Any]] = [
