@@ -21,6 +21,8 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,27 +98,56 @@ def p50_of(client: httpx.Client, path: str, params: dict[str, Any], repeats: int
     return statistics.median(samples)
 
 
-def peak_rss_mb(pid: int) -> float:
-    """Largest VmHWM (peak resident memory) among the process and its children."""
-    pids = [pid]
+def family(pid: int) -> list[int]:
+    """The process and its descendants."""
+    parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                pids.append(int(entry.name))
-    peak = 0
-    for each in pids:
-        try:
-            status = Path(f"/proc/{each}/status").read_text()
-        except OSError:
-            continue
-        found = re.search(r"VmHWM:\s+(\d+) kB", status)
-        if found:
-            peak = max(peak, int(found.group(1)))
-    return peak / 1024
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    members, frontier = [pid], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        members += children
+        frontier = children
+    return members
+
+
+def memory_kb(pid: int, field_name: str) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(rf"{field_name}:\s+(\d+) kB", status)
+    return int(found.group(1)) if found else 0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Largest VmHWM (peak resident memory) among the process and its descendants."""
+    return max(memory_kb(each, "VmHWM") for each in family(pid)) / 1024
+
+
+class TreeMemory:
+    """Samples the summed resident memory of a process and its descendants (an import reads
+    its file in a second process: both count)."""
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(pid, every), daemon=True)
+        self._thread.start()
+
+    def _run(self, pid: int, every: float) -> None:
+        while not self._stop.wait(every):
+            self.peak_kb = max(self.peak_kb, sum(memory_kb(each, "VmRSS") for each in family(pid)))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_kb / 1024
 
 
 @dataclass
@@ -127,13 +158,15 @@ class Database:
 
 
 def sqlite_database(workdir: Path) -> Database:
-    path = workdir / "sqlite" / "bench.db"
-    shutil.rmtree(path.parent, ignore_errors=True)
-    path.parent.mkdir(parents=True)
-    return Database("SQLite", f"sqlite:///{path}")
+    # A directory of this run's own: runs (a smoke run in CI, a full one) never share a file.
+    directory = Path(tempfile.mkdtemp(prefix="sqlite-", dir=workdir))
+    database = Database("SQLite", f"sqlite:///{directory / 'bench.db'}")
+    database.cleanup.append(lambda: shutil.rmtree(directory, ignore_errors=True))
+    return database
 
 
 def postgres_database(workdir: Path) -> Database:
+    # Under /tmp: the cluster runs as an unprivileged user, which must reach its directory.
     directory = Path(f"/tmp/patron-bench-pg-{os.getpid()}")
     script = ROOT / "scripts" / "pg-cluster.sh"
     subprocess.run(["bash", str(script), "stop", str(directory)], check=False)
@@ -160,33 +193,25 @@ def create_account(url: str, name: str) -> dict[str, str]:
 
 
 def import_file(url: str, account: str, path: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of `patron import`."""
+    """Wall seconds and peak resident memory (MB, the import and its reader process
+    together) of `patron import`."""
     started = time.monotonic()
-    process = subprocess.run(
-        [
-            "/usr/bin/time",
-            "-f",
-            "%M",
-            *PATRON,
-            "import",
-            "customers",
-            str(path),
-            "--account",
-            account,
-            "--database",
-            url,
-            "--quiet",
-        ],
-        capture_output=True,
+    process = subprocess.Popen(
+        [*PATRON, "import", "customers", str(path), "--account", account, "--database", url, "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env(),
         cwd=WORK,
     )
+    memory = TreeMemory(process.pid)
+    _, stderr = process.communicate()
     elapsed = time.monotonic() - started
+    peak = memory.stop()
     if process.returncode != 0:
-        raise RuntimeError(process.stderr)
-    log(process.stderr.strip().splitlines()[-2])
-    return elapsed, int(process.stderr.strip().splitlines()[-1]) / 1024
+        raise RuntimeError(stderr)
+    log(stderr.strip().splitlines()[-1])
+    return elapsed, peak
 
 
 def scan_without_index(database: Database, account_id: str, fragment: str, repeats: int) -> float:
@@ -348,7 +373,7 @@ def table(results: dict[str, dict[str, float]], meta: dict[str, Any]) -> str:
         f"# patron benchmark: {meta['customers']:,} customers",
         "",
         f"{meta['when']} · {meta['machine']} · wrk {meta['duration']} s per figure · "
-        f"Prism: {fmt(meta.get('prism_rps'))} req/s",
+        f"Prism: {fmt(meta.get('prism_rps'))} req/s · load average {meta['load'][0]:.1f} → {meta['load'][1]:.1f}",
         "",
         "| figure | target | " + " | ".join(names) + " |",
         "|---|---|" + "---|" * len(names),
@@ -414,6 +439,7 @@ def main() -> None:
         dataset.write(args.customers, data, seed=7, prefix="a")
     if not second.exists():
         dataset.write(1000, second, seed=8, prefix="b")
+    load_at_start = os.getloadavg()[0]
     prism = None if args.no_prism else prism_throughput(args.duration)
     results: dict[str, dict[str, float]] = {}
     for kind in args.databases.split(","):
@@ -429,6 +455,8 @@ def main() -> None:
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{os.cpu_count()} cores",
         "prism_rps": prism,
+        # Other work on the machine while the benchmark ran (1-minute load averages).
+        "load": [load_at_start, os.getloadavg()[0]],
     }
     text = table(results, meta)
     print(text)

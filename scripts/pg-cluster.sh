@@ -8,6 +8,9 @@
 #
 # PostgreSQL refuses to run as root: as root, the cluster runs as the `postgres` system
 # user (or a `patron-pg` user created for it). Data lives in DIR; nothing else is touched.
+# The default collation is ICU's en-US, as on a typical production server (not "C", which
+# would hide any query that depends on the database's collation); patron's sort keys pin
+# their own collation and must give the same answers as SQLite regardless.
 set -euo pipefail
 
 find_bin() {
@@ -16,7 +19,11 @@ find_bin() {
     for dir in /usr/lib/postgresql/*/bin; do
         [ -x "$dir/$name" ] && { echo "$dir/$name"; return; }
     done
-    echo "PostgreSQL server binaries ($name) not found: install PostgreSQL 15, e.g. 'apt-get install postgresql-15'" >&2
+    {
+        echo "error: PostgreSQL server binaries (initdb, pg_ctl) not found: $name is neither on PATH nor in /usr/lib/postgresql/*/bin."
+        echo "       Install PostgreSQL 15, e.g. 'apt-get install postgresql-15' (Debian/Ubuntu) or 'brew install postgresql@15' (macOS),"
+        echo "       or run only the SQLite half of the suite with 'make test-sqlite'."
+    } >&2
     exit 3
 }
 
@@ -44,31 +51,44 @@ start_server() {
 usage="usage: pg-cluster.sh start|stop|crash|resume DIR [PORT]"
 cmd=${1:?$usage}
 dir=${2:?$usage}
-INITDB=$(find_bin initdb)
-PG_CTL=$(find_bin pg_ctl)
-pick_user
 
 case "$cmd" in
 start)
+    INITDB=$(find_bin initdb)
+    PG_CTL=$(find_bin pg_ctl)
+    pick_user
     port=${3:-$(free_port)}
     mkdir -p "$dir"
     chmod 755 "$dir"
     [ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$dir"
-    run_as "$INITDB" -D "$dir/data" -U patron --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+    if ! run_as test -w "$dir"; then
+        echo "error: the cluster's user ($PG_USER) cannot write to $dir (is a parent directory private?); use a directory under /tmp" >&2
+        exit 1
+    fi
+    locale=(--locale=C.UTF-8)
+    if "$INITDB" --help | grep -q -- --locale-provider; then
+        locale+=(--locale-provider=icu --icu-locale=en-US)
+    fi
+    run_as "$INITDB" -D "$dir/data" -U patron --auth=trust --encoding=UTF8 "${locale[@]}" >"$dir/initdb.log" 2>&1 \
         || { cat "$dir/initdb.log" >&2; exit 1; }
     start_server "$port"
     echo "$port" >"$dir/port"
     echo "postgresql://patron@127.0.0.1:$port/postgres"
     ;;
 crash)
+    PG_CTL=$(find_bin pg_ctl)
+    pick_user
     run_as "$PG_CTL" -D "$dir/data" -m immediate -w stop >/dev/null
     ;;
 resume)
-    port=$(cat "$dir/port")
-    start_server "$port"
+    PG_CTL=$(find_bin pg_ctl)
+    pick_user
+    start_server "$(cat "$dir/port")"
     ;;
 stop)
     if [ -f "$dir/data/postmaster.pid" ]; then
+        PG_CTL=$(find_bin pg_ctl)
+        pick_user
         run_as "$PG_CTL" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
     rm -rf "$dir"

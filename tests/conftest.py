@@ -76,6 +76,15 @@ class Backend:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self._template_db}"')
         return self._url_for(name)
 
+    def empty(self, directory: Path) -> str:
+        """A new database with no tables at all (for tests of the migrations themselves)."""
+        if self.kind == "sqlite":
+            return f"sqlite:///{directory / f'empty-{uuid.uuid4().hex[:8]}.db'}"
+        name = f"patron_test_{uuid.uuid4().hex[:12]}"
+        with self._admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        return self._url_for(name)
+
     def drop(self, url: str) -> None:
         if self.kind == "postgresql":
             name = make_url(url).database

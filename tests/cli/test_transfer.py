@@ -6,14 +6,17 @@ import csv
 import json
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from litestar.testing import TestClient
 from typer.testing import CliRunner
 
 from patron.cli.main import app as cli
+from patron.server import clock
 from patron.server.app import create_app
 from patron.server.config import Settings
+from patron.server.customers import bulk
 from tests.conftest import SECRET_KEY
 from tests.factories import customer_body
 
@@ -249,3 +252,113 @@ class TestCsv:
         document = json.loads(line)
         assert document["customerAliases"] == ["e-1"]
         assert {"id", "createdAt", "contacts", "status", "organizations", "customProperties"} <= set(document)
+
+
+def import_file(database: str, account: str, source: Path, *extra: str) -> str:
+    return run("import", "customers", str(source), "--account", account, "--database", database, "--quiet", *extra)
+
+
+class TestRerunsAndDuplicates:
+    @pytest.mark.parametrize("batch_size", ["1", "2000"])
+    def test_an_alias_taken_by_an_earlier_row_rejects_the_row_wherever_the_batches_end(
+        self, setup: tuple[str, str], tmp_path: Path, batch_size: str
+    ) -> None:
+        database, account = setup
+        rows = [
+            customer_body(customerAliases=["first"]),
+            customer_body(customerAliases=["other"]),
+            customer_body(customerAliases=["x", "first"]),
+        ]
+        output = import_file(database, account, write_jsonl(tmp_path / "in.jsonl", rows), "--batch-size", batch_size)
+        assert "imported 2 customers, skipped 0 already present, rejected 1" in output
+        assert str(tmp_path / "in.jsonl.rejected.jsonl") in output.replace("\n", "")
+        rejected = json.loads((tmp_path / "in.jsonl.rejected.jsonl").read_text())
+        assert rejected["line"] == 3
+        assert rejected["reason"] == "customerAliases: 'first' is already used by line 1"
+        # The same file again: every row names a customer that now exists.
+        again = import_file(database, account, tmp_path / "in.jsonl", "--batch-size", batch_size)
+        assert "imported 0 customers, skipped 3 already present, rejected 0" in again
+
+    def test_rows_without_aliases_are_created_again_by_a_rerun(self, setup: tuple[str, str], tmp_path: Path) -> None:
+        database, account = setup
+        source = write_jsonl(tmp_path / "in.jsonl", [customer_body(), customer_body(customerAliases=["kept"])])
+        import_file(database, account, source)
+        second = import_file(database, account, source)
+        assert "imported 1 customers, skipped 1 already present" in second
+        assert api_get(database, account, "/api/customers")["pagination"]["totalResultSize"] == 3
+
+    def test_a_row_naming_an_alias_of_an_existing_customer_changes_nothing(
+        self, setup: tuple[str, str], tmp_path: Path
+    ) -> None:
+        database, account = setup
+        import_file(
+            database,
+            account,
+            write_jsonl(tmp_path / "a.jsonl", [customer_body(legalName="Old", customerAliases=["k"])]),
+        )
+        changed = customer_body(legalName="New", customerAliases=["k", "extra"])
+        output = import_file(database, account, write_jsonl(tmp_path / "b.jsonl", [changed]))
+        assert "skipped 1 already present" in output
+        found = api_get(database, account, "/api/customers/by-alias/k")
+        assert found["legalName"] == "Old"
+        assert api_get(database, account, "/api/customers", alias="extra")["items"] == []
+
+
+class TestReaderProcess:
+    def test_reading_in_a_second_process_gives_the_same_outcome(self, setup: tuple[str, str], tmp_path: Path) -> None:
+        database, account = setup
+        rows: list[Any] = [customer_body(legalName=f"P{i}", customerAliases=[f"p-{i}"]) for i in range(7)]
+        rows[2] = "{broken"
+        rows[5] = customer_body(customerAliases=["p-0"])
+        source = write_jsonl(tmp_path / "in.jsonl", rows)
+        output = import_file(database, account, source, "--parallel", "--batch-size", "3")
+        assert "imported 5 customers, skipped 0 already present, rejected 2" in output
+        rejected = [json.loads(line) for line in (tmp_path / "in.jsonl.rejected.jsonl").read_text().splitlines()]
+        assert [r["line"] for r in rejected] == [3, 6]
+        assert rejected[1]["reason"] == "customerAliases: 'p-0' is already used by line 1"
+
+    def test_rows_list_in_the_order_of_the_file(self, setup: tuple[str, str], tmp_path: Path) -> None:
+        database, account = setup
+        names = [f"Row {i:02d}" for i in range(12)]
+        source = write_jsonl(tmp_path / "in.jsonl", [customer_body(legalName=n) for n in names])
+        import_file(database, account, source, "--parallel", "--batch-size", "5")
+        page = api_get(database, account, "/api/customers", sortOrder="ASC", limit=100)
+        assert [c["legalName"] for c in page["items"]] == names
+
+
+class TestCreated:
+    """What an import remembers of the customers it created: 20 bytes each."""
+
+    def test_finds_the_line_of_each_created_customer(self) -> None:
+        created = bulk.Created()
+        batches = [sorted(clock.new_hex_ids(5)) for _ in range(3)]
+        for number, ids in enumerate(batches):
+            created.add([(ident, 10 * number + position) for position, ident in enumerate(ids)])
+        for number, ids in enumerate(batches):
+            for position, ident in enumerate(ids):
+                assert created.line_of(UUID(ident)) == 10 * number + position
+        assert created.line_of(UUID(clock.new_hex_ids(1)[0])) is None
+
+    def test_batches_out_of_order_are_still_found(self) -> None:
+        created = bulk.Created()
+        later, earlier = sorted(clock.new_hex_ids(2))[::-1]
+        created.add([(later, 1)])
+        created.add([(earlier, 2)])  # as if the clock had gone back
+        assert created.line_of(UUID(later)) == 1
+        assert created.line_of(UUID(earlier)) == 2
+
+
+class TestAliasRules:
+    def test_an_alias_that_is_another_customers_id_is_refused_in_any_spelling(
+        self, setup: tuple[str, str], tmp_path: Path
+    ) -> None:
+        database, account = setup
+        import_file(database, account, write_jsonl(tmp_path / "a.jsonl", [customer_body(customerAliases=["one"])]))
+        existing = UUID(api_get(database, account, "/api/customers/by-alias/one")["id"])
+        rows = [customer_body(customerAliases=[spelling]) for spelling in (str(existing).upper(), existing.hex)]
+        output = import_file(database, account, write_jsonl(tmp_path / "b.jsonl", rows))
+        assert "imported 0 customers, skipped 0 already present, rejected 2" in output
+        reasons = [
+            json.loads(line)["reason"] for line in (tmp_path / "b.jsonl.rejected.jsonl").read_text().splitlines()
+        ]
+        assert all("another customer's id" in reason for reason in reasons)

@@ -23,7 +23,14 @@ def test_every_primary_key_unique_constraint_and_index_starts_with_account_id(da
             ("primary key", list(inspector.get_pk_constraint(table)["constrained_columns"]))
         ]
         keys += [(f"unique {u['name']}", list(u["column_names"])) for u in inspector.get_unique_constraints(table)]
-        keys += [(f"index {i['name']}", list(i["column_names"])) for i in inspector.get_indexes(table)]
+        # PostgreSQL's trigram index of legal names is a search structure, not a key: it
+        # lives on each shard with its rows whatever its columns, and leading it with the
+        # account id made every search five times slower (migration 0003).
+        keys += [
+            (f"index {i['name']}", list(i["column_names"]))
+            for i in inspector.get_indexes(table)
+            if i["name"] != "ix_customers_legal_name_key_trgm"
+        ]
         offenders += [
             f"{table}: {kind} {columns}" for kind, columns in keys if not columns or columns[0] != "account_id"
         ]

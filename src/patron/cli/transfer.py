@@ -14,12 +14,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import sys
 import time
+import traceback
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import IO, Annotated, Any
 
 import msgspec
@@ -54,6 +57,10 @@ DatabaseOption = Annotated[
     typer.Option("--database", help="Database URL (default: $PATRON_DATABASE_URL, else sqlite:///patron.db)."),
 ]
 AccountOption = Annotated[str, typer.Option("--account", help="Account id.")]
+# Import: files larger than this are read and checked in a second process.
+PARALLEL_FROM_BYTES = 1 << 20
+# Checked batches the reader process may hold ready (bounds its memory).
+READ_AHEAD = 3
 
 
 def _open(database: str | None, account: str) -> tuple[Database, Principal]:
@@ -164,6 +171,78 @@ def read_csv(stream: IO[str]) -> Iterator[Record]:
 # --- import -------------------------------------------------------------------------------
 
 
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def prepared_batches(
+    path: Path, kind: str, batch_size: int, who: Principal, dialect: str
+) -> Iterator[tuple[int, bulk.Batch]]:
+    """(bytes read so far, checked batch) for each batch of the file, streaming."""
+    loaders = bulk.loaders(dialect)
+    with path.open("rb") as raw:
+        counting = _Counting(raw)
+        stream = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8", newline="")
+        records = read_csv(stream) if kind == "csv" else read_jsonl(stream)
+        for chunk in _chunks(records, batch_size):
+            good = [(r.line, r.raw, r.request) for r in chunk if r.request is not None]
+            batch = bulk.prepare(who, good, loaders)
+            batch.rejected += [bulk.Rejection(r.line, r.problem, r.raw) for r in chunk if r.problem is not None]
+            yield counting.count, batch
+
+
+def _prepare_in_worker(
+    path: Path, kind: str, batch_size: int, who: Principal, dialect: str, queue: multiprocessing.Queue[Any]
+) -> None:
+    """The reader process: parse and check the file, hand batches over; None at the end,
+    a traceback (text) on failure."""
+    try:
+        for item in prepared_batches(path, kind, batch_size, who, dialect):
+            queue.put(item)
+        queue.put(None)
+    except BaseException:
+        queue.put(traceback.format_exc())
+
+
+def _prepared_in_worker(
+    path: Path, kind: str, batch_size: int, who: Principal, dialect: str
+) -> Iterator[tuple[int, bulk.Batch]]:
+    """`prepared_batches`, computed in another process a few batches ahead, so parsing and
+    checking the next batches runs on another core while this one writes (threads would
+    take turns on the GIL)."""
+    context = multiprocessing.get_context("spawn")
+    queue: multiprocessing.Queue[Any] = context.Queue(maxsize=READ_AHEAD)
+    worker = context.Process(
+        target=_prepare_in_worker, args=(path, kind, batch_size, who, dialect, queue), name="patron-import-reader"
+    )
+    worker.daemon = True
+    worker.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=1)
+            except Empty:
+                if not worker.is_alive():
+                    raise RuntimeError(f"the reader process stopped (exit code {worker.exitcode})") from None
+                continue
+            if item is None:
+                return
+            if isinstance(item, str):
+                raise RuntimeError(f"reading {path} failed:\n{item}")
+            yield item
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+
+
 @import_app.command("customers")
 def import_customers(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .jsonl or .csv file.")],
@@ -172,6 +251,12 @@ def import_customers(
     file_format: Annotated[str | None, typer.Option("--format", help="jsonl or csv (default: by extension).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 2000,
     rejected: Annotated[Path | None, typer.Option(help="Where rejected rows go (default FILE.rejected.jsonl).")] = None,
+    parallel: Annotated[
+        bool | None,
+        typer.Option(
+            "--parallel/--no-parallel", help="Read and check rows in a second process (default: for files over 1 MiB)."
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Create customers from a file, validating every row like the API does.
@@ -183,12 +268,17 @@ def import_customers(
     if kind not in {"jsonl", "csv"}:
         raise _fail(f"unknown format {kind!r}: use jsonl or csv")
     db, who = _open(database, account)
+    dialect = db.engine.dialect.name
+    loaders = bulk.loaders(dialect)
     rejected_path = rejected or file.with_name(file.name + ".rejected.jsonl")
     total_bytes = file.stat().st_size
-    created = existing = refused = 0
+    if parallel is None:
+        parallel = total_bytes > PARALLEL_FROM_BYTES
+    batches = (_prepared_in_worker if parallel else prepared_batches)(file, kind, batch_size, who, dialect)
+    created = bulk.Created()
+    made = existing = refused = 0
     started = time.monotonic()
     with (
-        file.open("rb") as raw,
         rejected_path.open("w", encoding="utf-8") as rejects,
         Progress(
             TextColumn("[bold]importing"),
@@ -200,44 +290,23 @@ def import_customers(
             disable=quiet,
         ) as progress,
     ):
-        counting = _Counting(raw)
-        stream = io.TextIOWrapper(io.BufferedReader(counting), encoding="utf-8", newline="")
-        records = read_csv(stream) if kind == "csv" else read_jsonl(stream)
         task = progress.add_task("import", total=total_bytes, rows=0, rate=0.0)
-        batch: list[Record] = []
-
-        def flush() -> None:
-            nonlocal created, existing, refused
-            for record in batch:
-                if record.problem is not None:
-                    _reject(rejects, record.line, record.problem, record.raw)
-                    refused += 1
-            good = [(r.line, r.request) for r in batch if r.request is not None]
+        for read, batch in batches:
             with db.write() as tx:
-                outcome = bulk.import_batch(tx, who, good)
-            raws = {r.line: r.raw for r in batch}
-            for line, reason in outcome.rejected:
-                _reject(rejects, line, reason, raws[line])
-            created += outcome.created
+                bulk.tune(tx)
+                outcome = bulk.store(tx, who, batch, loaders, created=created)
+            for line, reason, raw in outcome.rejected:
+                _reject(rejects, line, reason, raw)
+            made += outcome.created
             existing += outcome.existing
             refused += len(outcome.rejected)
-            done = created + existing + refused
-            progress.update(
-                task, completed=counting.count, rows=done, rate=done / max(time.monotonic() - started, 1e-6)
-            )
-            batch.clear()
-
-        for record in records:
-            batch.append(record)
-            if len(batch) >= batch_size:
-                flush()
-        if batch:
-            flush()
+            done = made + existing + refused
+            progress.update(task, completed=read, rows=done, rate=done / max(time.monotonic() - started, 1e-6))
         progress.update(task, completed=total_bytes)
-    maintenance.refresh_statistics(db.engine)
+    maintenance.after_bulk_load(db.engine)
     elapsed = time.monotonic() - started
     err.print(
-        f"imported {created:,} customers, skipped {existing:,} already present, rejected {refused:,} "
+        f"imported {made:,} customers, skipped {existing:,} already present, rejected {refused:,} "
         f"in {elapsed:.1f} s" + (f"; rejected rows: {rejected_path}" if refused else "")
     )
     if not refused:

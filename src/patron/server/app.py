@@ -33,6 +33,7 @@ def database_for(settings: Settings) -> Database:
         pool_timeout=settings.pool_timeout,
         busy_timeout_ms=settings.busy_timeout_ms,
         connect_timeout=settings.connect_timeout,
+        statement_timeout_ms=settings.statement_timeout_ms,
     )
     return Database(engine, settings.secret_key.encode())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -26,12 +27,42 @@ def new_id() -> uuid.UUID:
     return uuid.UUID(int=value)
 
 
+# The last id `new_hex_ids` made, as (milliseconds << 74) | its 74 random bits.
+_last_bulk_id = 0
+_bulk_lock = threading.Lock()
+
+
+def new_hex_ids(count: int) -> list[str]:
+    """`count` ids as `new_id` makes them, as 32 hex digits (the form bulk loads hand to the
+    database), minted together and increasing, also across calls (RFC 9562's monotonic
+    method: within a millisecond, later ids continue from the last), so rows stored in
+    that order list in that order."""
+    global _last_bulk_id
+    ms = (time.time_ns() // 1_000_000) & ((1 << 48) - 1)
+    entropy = os.urandom(10 * count)
+    # 74 random bits each: 12 go below the version, 62 below the variant.
+    keys = sorted((ms << 74) | int.from_bytes(entropy[at : at + 10], "big") >> 6 for at in range(0, 10 * count, 10))
+    with _bulk_lock:
+        if keys and keys[0] <= _last_bulk_id:
+            shift = _last_bulk_id + 1 - keys[0]
+            keys = [key + shift for key in keys]
+        if keys:
+            _last_bulk_id = keys[-1]
+    low = (1 << 62) - 1
+    return [
+        f"{((key >> 74) << 80) | (0x7 << 76) | (((key >> 62) & 0xFFF) << 64) | (0b10 << 62) | (key & low):032x}"
+        for key in keys
+    ]
+
+
 def iso(moment: datetime) -> str:
     """ISO 8601 UTC with milliseconds and a `Z`, as every timestamp appears on the wire."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    elif moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    # isoformat: "YYYY-MM-DDTHH:MM:SS.mmm+00:00", three times faster than strftime.
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def maybe_iso(moment: datetime | None) -> str | None:

@@ -39,6 +39,9 @@ class Settings:
     """How long a SQLite writer waits for the write lock [PATRON_BUSY_TIMEOUT_MS]."""
     connect_timeout: float = 3.0
     """Seconds to wait when opening a PostgreSQL connection [PATRON_CONNECT_TIMEOUT]."""
+    statement_timeout_ms: int = 10_000
+    """Longest a PostgreSQL statement may run, lock waits included, before the request gets
+    a 503; 0 means no limit (migrations never have one) [PATRON_STATEMENT_TIMEOUT_MS]."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -54,6 +57,7 @@ class Settings:
             ("pool_timeout", "PATRON_POOL_TIMEOUT", float),
             ("busy_timeout_ms", "PATRON_BUSY_TIMEOUT_MS", int),
             ("connect_timeout", "PATRON_CONNECT_TIMEOUT", float),
+            ("statement_timeout_ms", "PATRON_STATEMENT_TIMEOUT_MS", int),
         ):
             if var in source:
                 values[name] = kind(source[var])

@@ -31,6 +31,13 @@ _OF_CUSTOMERS = (
     .order_by(c.customer_id, c.position, c.id)
 )
 _LIVE_OF_CUSTOMERS = _OF_CUSTOMERS.where(c.archived_at.is_(None))
+# One customer (the common case): no expanding IN list to render on every call.
+_OF_CUSTOMER = (
+    select(*COLUMNS)
+    .where(c.account_id == bindparam("account_id"), c.customer_id == bindparam("customer_id"))
+    .order_by(c.position, c.id)
+)
+_LIVE_OF_CUSTOMER = _OF_CUSTOMER.where(c.archived_at.is_(None))
 
 
 def of_customers(
@@ -38,6 +45,9 @@ def of_customers(
 ) -> list[Record]:
     if not customer_ids:
         return []
+    if len(customer_ids) == 1:
+        one = _OF_CUSTOMER if include_archived else _LIVE_OF_CUSTOMER
+        return list(tx.execute(one, {"account_id": account_id, "customer_id": customer_ids[0]}))
     query = _OF_CUSTOMERS if include_archived else _LIVE_OF_CUSTOMERS
     return list(tx.execute(query, {"account_id": account_id, "customer_ids": list(customer_ids)}))
 

@@ -1,5 +1,11 @@
 """Bulk import: many customers per transaction, with the same rules as the API.
 
+Two steps per batch, so they can run in two processes: `prepare` checks every row against
+the rules that need no database (`service.prepare`, the same as the API) and builds the
+table rows to insert (plain tuples: a prepared batch pickles cheaply); `store` (inside the
+caller's transaction) looks up the batch's alias values in one query, then inserts the new
+customers, contacts and aliases in a few multi-row statements.
+
 A row whose aliases already name a customer of the account is that customer: it is
 skipped, so importing the same file twice creates nothing the second time. A row with an
 alias used by an earlier row of the same import is rejected. Rows without aliases are
@@ -9,123 +15,150 @@ always created (give rows an alias to make re-runs safe).
 from __future__ import annotations
 
 import uuid
+from array import array
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
+import msgspec
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from patron.server import clock, validation
 from patron.server.accounts.service import Principal
 from patron.server.customers import repository, service
-from patron.server.db import tables
 from patron.server.errors import PatronError
 from patron.wire import models as wire
 from patron.wire.enums import CustomerStatus
+
+
+class Rejection(NamedTuple):
+    line: int
+    reason: str
+    raw: str
 
 
 @dataclass
 class BatchResult:
     created: int = 0
     existing: int = 0
-    rejected: list[tuple[int, str]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class _Row:
+class Staged:
+    """One valid row of the file and the table rows it becomes. `source` is the request
+    (JSON), read again only for rows stored one at a time."""
+
     line: int
-    request: wire.CreateOrUpdateCustomerRequest
-    prepared: service.Prepared
+    raw: str
+    source: bytes
+    customer_id: str
+    aliases: list[str]
+    has_parent: bool
+    customer: repository.LoadRow
+    contacts: list[repository.LoadRow]
+    alias_rows: list[repository.LoadRow]
+    properties: list[repository.LoadRow]
+
+    def request(self) -> wire.CreateOrUpdateCustomerRequest:
+        return _request.decode(self.source)
 
 
-def import_batch(
-    tx: Connection, who: Principal, rows: Sequence[tuple[int, wire.CreateOrUpdateCustomerRequest]]
-) -> BatchResult:
-    """Validate and store one batch; never raises for a bad row (it is reported instead)."""
-    result = BatchResult()
-    ready: list[_Row] = []
-    for line, request in rows:
+_request = msgspec.json.Decoder(wire.CreateOrUpdateCustomerRequest)
+
+
+class Created:
+    """The customers this import created and the line each came from, so a later row
+    naming one of their aliases is told apart from a row naming a customer that existed
+    before: 20 bytes per customer (its id and line number), whatever the batch size."""
+
+    def __init__(self) -> None:
+        # Per stored batch, ids ascending: (smallest id, ids as 16-byte runs, line numbers).
+        self._chunks: list[tuple[bytes, bytes, array[int]]] = []
+        self._largest: list[bytes] = []
+        self._ordered = True
+
+    def add(self, pairs: Sequence[tuple[str, int]]) -> None:
+        """Record (customer id as hex, line) pairs; ids ascending."""
+        if not pairs:
+            return
+        ids = b"".join(bytes.fromhex(ident) for ident, _ in pairs)
+        if self._largest and ids[:16] <= self._largest[-1]:
+            self._ordered = False  # the clock went back: lookups scan every chunk
+        self._chunks.append((ids[:16], ids, array("I", [line for _, line in pairs])))
+        self._largest.append(ids[-16:])
+
+    def line_of(self, customer_id: uuid.UUID) -> int | None:
+        key = customer_id.bytes
+        if self._ordered:
+            index = bisect_left(self._largest, key)
+            candidates = self._chunks[index : index + 1]
+        else:
+            candidates = self._chunks
+        for smallest, ids, lines in candidates:
+            if key < smallest:
+                continue
+            low, high = 0, len(lines)
+            while low < high:
+                middle = (low + high) // 2
+                found = ids[16 * middle : 16 * middle + 16]
+                if found == key:
+                    return lines[middle]
+                if found < key:
+                    low = middle + 1
+                else:
+                    high = middle
+        return None
+
+
+@dataclass
+class Batch:
+    """A checked batch: the rows ready to store, and those already refused."""
+
+    rows: list[Staged]
+    rejected: list[Rejection]
+
+
+def prepare(
+    who: Principal, rows: Sequence[tuple[int, str, wire.CreateOrUpdateCustomerRequest]], loaders: repository.Loaders
+) -> Batch:
+    """Check each (line, raw text, request) like the API does and build its table rows;
+    needs no database."""
+    batch = Batch(rows=[], rejected=[])
+    ready: list[tuple[int, str, wire.CreateOrUpdateCustomerRequest, service.Prepared]] = []
+    for line, raw, request in rows:
         try:
-            ready.append(_Row(line, request, service.prepare(request)))
+            ready.append((line, raw, request, service.prepare(request)))
         except PatronError as exc:
-            result.rejected.append((line, exc.message))
-    values = [value for row in ready for value in row.prepared.aliases]
-    owners = repository.live_alias_owners(tx, who.account_id, values)
-    ids_as_aliases = _customer_ids_among(tx, who, values)
-    claimed: dict[str, int] = {}
-    fresh: list[_Row] = []
-    for row in ready:
-        if any(value in owners for value in row.prepared.aliases):
-            result.existing += 1
-            continue
-        clash = next((v for v in row.prepared.aliases if v in claimed or v in ids_as_aliases), None)
-        if clash is not None:
-            where = f"line {claimed[clash]}" if clash in claimed else "another customer's id"
-            result.rejected.append((row.line, f"customerAliases: {clash!r} is already used by {where}"))
-            continue
-        claimed.update(dict.fromkeys(row.prepared.aliases, row.line))
-        fresh.append(row)
-    simple = [row for row in fresh if row.prepared.parent_id is None]
-    try:
-        with tx.begin_nested():
-            _insert_all(tx, who, simple)
-        result.created += len(simple)
-    except IntegrityError:
-        # Someone else took an alias meanwhile: fall back to one row at a time.
-        _one_by_one(tx, who, simple, result)
-    _one_by_one(tx, who, [row for row in fresh if row.prepared.parent_id is not None], result)
-    result.rejected.sort()
-    return result
-
-
-def _customer_ids_among(tx: Connection, who: Principal, values: Sequence[str]) -> set[str]:
-    candidates = []
-    for value in values:
-        try:
-            candidates.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    return {str(i) for i in repository.existing(tx, who.account_id, candidates)}
-
-
-def _one_by_one(tx: Connection, who: Principal, rows: Sequence[_Row], result: BatchResult) -> None:
-    for row in rows:
-        try:
-            with tx.begin_nested():
-                service.insert(tx, who, row.request, row.prepared)
-            result.created += 1
-        except PatronError as exc:
-            result.rejected.append((row.line, exc.message))
-
-
-def _insert_all(tx: Connection, who: Principal, rows: Sequence[_Row]) -> None:
-    customers: list[dict[str, Any]] = []
-    people: list[dict[str, Any]] = []
-    aliases: list[dict[str, Any]] = []
-    properties: list[dict[str, Any]] = []
-    account_id = who.account_id
-    for row in rows:
-        customer_id = clock.new_id()
-        now = clock.utc_now()
-        customers.append(
+            batch.rejected.append(Rejection(line, exc.message, raw))
+    wanted = sum(1 + len(p.contacts) + len(p.aliases) for _, _, _, p in ready)
+    ids = iter(clock.new_hex_ids(wanted))
+    now = loaders.moment(clock.utc_now())
+    account_id = who.account_id.hex
+    no_links = loaders.document([])
+    for line, raw, request, prepared in ready:
+        customer_id = next(ids)
+        links = service.integration_links(request)
+        customer = loaders.customer.row(
             {
-                **row.prepared.values,
+                **prepared.values,
                 "account_id": account_id,
                 "id": customer_id,
-                "status": (row.request.status or CustomerStatus.ACTIVE).value,
-                "integration_ids": service.integration_links(row.request) or [],
+                "status": (request.status or CustomerStatus.ACTIVE).value,
+                "integration_ids": loaders.document(links) if links else no_links,
                 "parent_id": None,
                 "created_at": now,
                 "updated_at": now,
                 "archived_at": None,
             }
         )
-        for position, (name, email, preference) in enumerate(row.prepared.contacts):
-            people.append(
+        people = [
+            loaders.contact.row(
                 {
                     "account_id": account_id,
-                    "id": clock.new_id(),
+                    "id": next(ids),
                     "customer_id": customer_id,
                     "name": name,
                     "email": email,
@@ -137,11 +170,13 @@ def _insert_all(tx: Connection, who: Principal, rows: Sequence[_Row]) -> None:
                     "archived_at": None,
                 }
             )
-        for value in row.prepared.aliases:
-            aliases.append(
+            for position, (name, email, preference) in enumerate(prepared.contacts)
+        ]
+        aliases = [
+            loaders.alias.row(
                 {
                     "account_id": account_id,
-                    "id": clock.new_id(),
+                    "id": next(ids),
                     "customer_id": customer_id,
                     "value": value,
                     "label": None,
@@ -149,10 +184,133 @@ def _insert_all(tx: Connection, who: Principal, rows: Sequence[_Row]) -> None:
                     "deleted_at": None,
                 }
             )
-        for key, value in (row.prepared.properties or {}).items():
-            properties.append({"account_id": account_id, "customer_id": customer_id, "key": key, "value": value})
-    repository.insert_many(tx, tables.customer, customers)
-    repository.insert_many(tx, tables.contact, people)
-    repository.insert_many(tx, tables.customer_alias, aliases)
-    repository.insert_many(tx, tables.custom_property, properties)
-    repository.bump_counts(tx, who.account_id, live=len(customers), total=len(customers))
+            for value in prepared.aliases
+        ]
+        properties = [
+            loaders.property.row({"account_id": account_id, "customer_id": customer_id, "key": key, "value": value})
+            for key, value in (prepared.properties or {}).items()
+        ]
+        batch.rows.append(
+            Staged(
+                line=line,
+                raw=raw,
+                source=msgspec.json.encode(request),
+                customer_id=customer_id,
+                aliases=prepared.aliases,
+                has_parent=prepared.parent_id is not None,
+                customer=customer,
+                contacts=people,
+                alias_rows=aliases,
+                properties=properties,
+            )
+        )
+    return batch
+
+
+def store(
+    tx: Connection, who: Principal, batch: Batch, loaders: repository.Loaders, created: Created | None = None
+) -> BatchResult:
+    """Store a prepared batch in `tx`; never raises for a bad row (it is reported instead).
+
+    `created` carries what earlier batches of the same import created (and is updated):
+    a row whose alias one of them holds is rejected as a duplicate within the file, not
+    skipped as already present, wherever the batch boundaries fall.
+    """
+    created = created if created is not None else Created()
+    result = BatchResult(rejected=list(batch.rejected))
+    values = [value for row in batch.rows for value in row.aliases]
+    owners = repository.live_alias_owners(tx, who.account_id, values)
+    ids_as_aliases = _customer_ids_among(tx, who, values)
+    claimed: dict[str, int] = {}
+    fresh: list[Staged] = []
+    for row in batch.rows:
+        held = [value for value in row.aliases if value in owners]
+        if held:
+            duplicate = next(((v, line) for v in held if (line := created.line_of(owners[v])) is not None), None)
+            if duplicate is None:
+                result.existing += 1
+            else:
+                reason = f"customerAliases: {duplicate[0]!r} is already used by line {duplicate[1]}"
+                result.rejected.append(Rejection(row.line, reason, row.raw))
+            continue
+        clash = next((v for v in row.aliases if v in claimed or v in ids_as_aliases), None)
+        if clash is not None:
+            where = f"line {claimed[clash]}" if clash in claimed else "another customer's id"
+            result.rejected.append(
+                Rejection(row.line, f"customerAliases: {clash!r} is already used by {where}", row.raw)
+            )
+            continue
+        claimed.update(dict.fromkeys(row.aliases, row.line))
+        fresh.append(row)
+    simple = [row for row in fresh if not row.has_parent]
+    try:
+        with tx.begin_nested():
+            _insert_all(tx, who, simple, loaders)
+        result.created += len(simple)
+        created.add([(row.customer_id, row.line) for row in simple])
+    except IntegrityError:
+        # Someone else took an alias meanwhile: fall back to one row at a time.
+        _one_by_one(tx, who, simple, result, created)
+    # A parent joins its organization through the same path as the API, one row at a time.
+    _one_by_one(tx, who, [row for row in fresh if row.has_parent], result, created)
+    result.rejected.sort()
+    return result
+
+
+def loaders(dialect: str) -> repository.Loaders:
+    """What `prepare` and `store` insert with, for this database."""
+    return repository.loaders(dialect)
+
+
+def tune(tx: Connection) -> None:
+    """Make this transaction faster at a bulk load (see `db.bulk.tune_for_load`)."""
+    repository.tune_for_load(tx)
+
+
+def import_batch(
+    tx: Connection, who: Principal, rows: Sequence[tuple[int, wire.CreateOrUpdateCustomerRequest]]
+) -> BatchResult:
+    """`prepare` and `store` in one go, for (line, request) pairs."""
+    using = loaders(tx.dialect.name)
+    numbered = [(line, msgspec.json.encode(request).decode(), request) for line, request in rows]
+    return store(tx, who, prepare(who, numbered, using), using)
+
+
+def _customer_ids_among(tx: Connection, who: Principal, values: Sequence[str]) -> set[str]:
+    """The values that name a customer of the account by its id, in any spelling of a UUID
+    (the API refuses those as aliases)."""
+    parsed: dict[str, uuid.UUID] = {}
+    for value in values:
+        if len(value) < 32:  # shorter than any spelling of a UUID
+            continue
+        try:
+            parsed[value] = uuid.UUID(value)
+        except ValueError:
+            continue
+    found = repository.existing(tx, who.account_id, list(set(parsed.values())))
+    return {value for value, ident in parsed.items() if ident in found}
+
+
+def _one_by_one(tx: Connection, who: Principal, rows: Sequence[Staged], result: BatchResult, created: Created) -> None:
+    for row in rows:
+        request = row.request()
+        try:
+            with tx.begin_nested():
+                customer_id = service.insert(tx, who, request, service.prepare(request))
+            result.created += 1
+            created.add([(customer_id.hex, row.line)])
+        except PatronError as exc:
+            result.rejected.append(Rejection(row.line, exc.message, row.raw))
+
+
+def _insert_all(tx: Connection, who: Principal, rows: Sequence[Staged], loaders: repository.Loaders) -> None:
+    if not rows:
+        return
+    people: list[Any] = [person for row in rows for person in row.contacts]
+    aliases: list[Any] = [alias for row in rows for alias in row.alias_rows]
+    properties: list[Any] = [prop for row in rows for prop in row.properties]
+    loaders.customer.insert(tx, [row.customer for row in rows])
+    loaders.contact.insert(tx, people)
+    loaders.alias.insert(tx, aliases)
+    loaders.property.insert(tx, properties)
+    repository.bump_counts(tx, who.account_id, live=len(rows), total=len(rows))

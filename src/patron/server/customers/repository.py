@@ -2,29 +2,49 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, and_, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from patron.server.db import Record, bulk, tables
+from patron.server.db import Record, bulk, keyset, plan, tables
 
 c = tables.customer.c
 p = tables.custom_property.c
 al = tables.customer_alias.c
 ct = tables.contact.c
 
-# Sorting by a custom property: customers without it come last, in either direction.
-PROPERTY_MISSING = case((p.value.is_(None), 1), else_=0)
-PROPERTY_VALUE = p.value
+# Sorting by a custom property (`by_property`): customers without it come last, in either
+# direction; cursors hold (missing, value, id).
+PROPERTY_MISSING: ColumnElement[int] = literal_column("property_missing")
+PROPERTY_VALUE: ColumnElement[str] = literal_column("property_value")
 
 TRIGRAM = 3
 
 COLUMNS = (
-    c.account_id,
     c.id,
     c.legal_name,
     c.legal_name_key,
@@ -61,6 +81,19 @@ def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> Record
     return tx.execute(_GET, {"account_id": account_id, "customer_id": customer_id}).first()
 
 
+_BY_ALIAS = (
+    select(*COLUMNS)
+    .select_from(tables.customer_alias)
+    .join(tables.customer, and_(c.account_id == al.account_id, c.id == al.customer_id))
+    .where(al.account_id == bindparam("account_id"), al.value == bindparam("value"), al.deleted_at.is_(None))
+)
+
+
+def by_alias(tx: Connection, account_id: uuid.UUID, value: str) -> Record | None:
+    """The customer holding the live alias `value` (one indexed join)."""
+    return tx.execute(_BY_ALIAS, {"account_id": account_id, "value": value}).first()
+
+
 def exists(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
     query = select(c.id).where(c.account_id == account_id, c.id == customer_id)
     return tx.execute(query).first() is not None
@@ -90,18 +123,15 @@ def list_query(
     alias_as_id: uuid.UUID | None,
     label: str | None,
     include_archived: bool,
-    property_key: str | None,
+    name_index: bool = True,
 ) -> Select[Any]:
-    """The customers matching the filters; `property_key` joins that custom property's value."""
-    columns: list[Any] = list(COLUMNS)
-    source: Any = tables.customer
-    if property_key is not None:
-        joined = tables.custom_property
-        source = source.outerjoin(
-            joined, and_(p.account_id == c.account_id, p.customer_id == c.id, p.key == property_key)
-        )
-        columns += [PROPERTY_VALUE.label("property_value"), PROPERTY_MISSING.label("property_missing")]
-    query = select(*columns).select_from(source).where(c.account_id == account_id)
+    """The customers matching the filters.
+
+    `name_index=False` leaves SQLite's trigram index out of a legal-name filter: for a
+    fragment most names hold, walking the sort index and testing each name finds a page
+    sooner than collecting every match to sort them.
+    """
+    query = select(*COLUMNS).where(c.account_id == account_id)
     if not include_archived:
         query = query.where(c.archived_at.is_(None))
     if legal_name is not None:
@@ -109,7 +139,7 @@ def list_query(
         # looks at (PostgreSQL picks its GIN index for this LIKE by itself; SQLite's FTS5
         # table needs the MATCH spelled out, and 3 characters or more).
         query = query.where(c.legal_name_key.like(f"%{_escape_like(legal_name)}%", escape="\\"))
-        if dialect == "sqlite" and len(legal_name) >= TRIGRAM:
+        if dialect == "sqlite" and len(legal_name) >= TRIGRAM and name_index:
             phrase = '"' + legal_name.replace('"', '""') + '"'
             query = query.where(
                 text(
@@ -135,10 +165,45 @@ def list_query(
     return query
 
 
+def by_property(
+    query: Select[Any], account_id: uuid.UUID, key: str, *, descending: bool, dense: bool
+) -> list[keyset.Segment]:
+    """`query` sorted by custom property `key`, as two runs: the customers holding it by
+    (value, id), then the others by id. Rows carry `property_missing` (0, 1: the run) and
+    `property_value`. When `dense` (the filters match a good share of the account), the
+    first run is read in the order of the property index and the second in the order of
+    the primary key: no sort at any size. Otherwise the filters' indexes find the few
+    matches, which are sorted."""
+    joined = and_(p.account_id == account_id, p.key == key, c.account_id == p.account_id, c.id == p.customer_id)
+    source: Any = (
+        plan.OuterFirst(tables.custom_property, tables.customer, joined)
+        if dense
+        else tables.customer.join(tables.custom_property, joined)
+    )
+    held = query.select_from(source).add_columns(
+        p.value.label("property_value"), literal_column("0").label("property_missing")
+    )
+    lacking = query.where(
+        ~select(p.key).where(p.account_id == account_id, p.customer_id == c.id, p.key == key).exists()
+    ).add_columns(null().label("property_value"), literal_column("1").label("property_missing"))
+    return [
+        keyset.Segment(
+            held,
+            (keyset.SortColumn(p.value, "str", descending), keyset.SortColumn(p.customer_id, "uuid", descending)),
+            within=lambda key: (key[1], key[2]),
+        ),
+        keyset.Segment(lacking, (keyset.SortColumn(c.id, "uuid", descending),), within=lambda key: (key[2],)),
+    ]
+
+
+_COUNTS = select(tables.customer_count.c.live, tables.customer_count.c.total).where(
+    tables.customer_count.c.account_id == bindparam("account_id")
+)
+
+
 def counts(tx: Connection, account_id: uuid.UUID) -> tuple[int, int]:
     """(live, total) customers of the account, from the counter row."""
-    n = tables.customer_count.c
-    row = tx.execute(select(n.live, n.total).where(n.account_id == account_id)).first()
+    row = tx.execute(_COUNTS, {"account_id": account_id}).first()
     return (int(row.live), int(row.total)) if row else (0, 0)
 
 
@@ -172,18 +237,20 @@ def _escape_like(value: str) -> str:
 # --- custom properties -----------------------------------------------------------------
 
 
+_PROPERTIES_OF = (
+    select(p.customer_id, p.key, p.value)
+    .where(p.account_id == bindparam("account_id"), p.customer_id.in_(bindparam("customer_ids", expanding=True)))
+    .order_by(p.customer_id, p.key)
+)
+
+
 def properties_of(
     tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, str]]:
     result: dict[uuid.UUID, dict[str, str]] = {i: {} for i in customer_ids}
     if not customer_ids:
         return result
-    query = (
-        select(p.customer_id, p.key, p.value)
-        .where(p.account_id == account_id, p.customer_id.in_(customer_ids))
-        .order_by(p.customer_id, p.key)
-    )
-    for row in tx.execute(query):
+    for row in tx.execute(_PROPERTIES_OF, {"account_id": account_id, "customer_ids": list(customer_ids)}):
         result[row.customer_id][row.key] = row.value
     return result
 
@@ -207,21 +274,73 @@ def property_keys(tx: Connection, account_id: uuid.UUID) -> list[str]:
     return list(tx.execute(query).scalars())
 
 
-def insert_many(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """One executemany for a batch of rows of `table` (bulk import)."""
-    bulk.insert_rows(tx, table, rows)
+# --- bulk import --------------------------------------------------------------------------
+
+LoadRow = bulk.Row
+
+
+@dataclass(frozen=True)
+class Loaders:
+    """Bulk inserts into the tables an imported customer fills. Rows hold ids as 32 hex
+    digits, JSON from `document` and timestamps from `moment`."""
+
+    dialect: str
+    customer: bulk.Loader
+    contact: bulk.Loader
+    alias: bulk.Loader
+    property: bulk.Loader
+
+    def moment(self, value: datetime) -> Any:
+        return bulk.moment(self.dialect, value)
+
+    @staticmethod
+    def document(value: Any) -> str:
+        return bulk.document(value)
+
+
+def loaders(dialect: str) -> Loaders:
+    return Loaders(
+        dialect=dialect,
+        # customers has row triggers on SQLite (the trigram name index): staged
+        customer=bulk.Loader(tables.customer, dialect, staged=True),
+        contact=bulk.Loader(tables.contact, dialect),
+        alias=bulk.Loader(tables.customer_alias, dialect),
+        property=bulk.Loader(tables.custom_property, dialect),
+    )
+
+
+def tune_for_load(tx: Connection) -> None:
+    bulk.tune_for_load(tx)
+
+
+# One query, one parameter for a whole import batch: a JSON array on SQLite, an array on
+# PostgreSQL (thousands of bound values cost more to pass than the lookup itself).
+_LIVE_ALIAS_OWNERS = {
+    "sqlite": text(
+        "SELECT value, customer_id FROM customer_aliases WHERE account_id = :account_id "
+        "AND value IN (SELECT j.value FROM json_each(:values) AS j) AND deleted_at IS NULL"
+    ),
+    "postgresql": text(
+        "SELECT value, customer_id FROM customer_aliases WHERE account_id = :account_id "
+        "AND value = ANY(:values) AND deleted_at IS NULL"
+    ),
+}
 
 
 def live_alias_owners(tx: Connection, account_id: uuid.UUID, values: Sequence[str]) -> dict[str, uuid.UUID]:
-    """Which customer holds each of these alias values (bulk import), chunked for SQLite."""
-    owners: dict[str, uuid.UUID] = {}
-    for start in range(0, len(values), 500):
-        chunk = values[start : start + 500]
-        query = select(al.value, al.customer_id).where(
-            al.account_id == account_id, al.value.in_(chunk), al.deleted_at.is_(None)
-        )
-        owners.update({row.value: row.customer_id for row in tx.execute(query)})
-    return owners
+    """Which customer holds each of these alias values (bulk import)."""
+    if not values:
+        return {}
+    sqlite = tx.dialect.name == "sqlite"
+    statement = (
+        _LIVE_ALIAS_OWNERS[tx.dialect.name]
+        .bindparams(bindparam("account_id", type_=Uuid))
+        .columns(value=String, customer_id=Uuid)
+    )
+    rows = tx.execute(
+        statement, {"account_id": account_id, "values": json.dumps(list(values)) if sqlite else list(values)}
+    )
+    return {row.value: row.customer_id for row in rows}
 
 
 def batch_after(tx: Connection, account_id: uuid.UUID, after: tuple[Any, uuid.UUID] | None, size: int) -> list[Record]:

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from litestar import Request, get, post, put
+from litestar.concurrency import sync_to_thread
 from litestar.params import Parameter
 
 from patron.server.accounts.service import Principal
@@ -25,9 +26,8 @@ TAGS = ["Customers"]
     summary="List customers",
     tags=TAGS,
     responses=errors(),
-    sync_to_thread=True,
 )
-def list_customers(
+async def list_customers(
     db: Database,
     who: Principal,
     legal_name: str | None = Parameter(
@@ -52,23 +52,33 @@ def list_customers(
     after: str | None = Parameter(query="after", default=None, description="Pagination cursor (pagination.after)"),
     before: str | None = Parameter(query="before", default=None, description="Pagination cursor (pagination.before)"),
 ) -> wire.ListCustomerResponse:
-    with db.read() as tx:
-        return service.list_page(
-            tx,
-            who,
-            db.key,
-            legal_name=legal_name,
-            email=email,
-            alias=alias,
-            label=label,
-            include_archived=include_archived,
-            billing_status=billing_status,
-            sort_by=sort_by,
-            sort_order=sort_order,
-            limit=limit,
-            after=after,
-            before=before,
-        )
+
+    def page() -> wire.ListCustomerResponse:
+        with db.read() as tx:
+            return service.list_page(
+                tx,
+                who,
+                db.key,
+                legal_name=legal_name,
+                email=email,
+                alias=alias,
+                label=label,
+                include_archived=include_archived,
+                billing_status=billing_status,
+                sort_by=sort_by,
+                sort_order=sort_order,
+                limit=limit,
+                after=after,
+                before=before,
+            )
+
+    # A page read through an index takes a millisecond or two: inline, which serves more
+    # pages per second than a thread hop (threads take turns on the GIL). A legal-name or
+    # label filter may count many rows (or, under 3 characters, scan): a worker thread, so
+    # it never holds up the event loop.
+    if legal_name is None and label is None:
+        return page()
+    return await sync_to_thread(page)
 
 
 @post(

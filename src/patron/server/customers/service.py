@@ -16,11 +16,10 @@ from sqlalchemy import Connection, false
 from patron.server import clock, validation
 from patron.server.accounts.service import Principal
 from patron.server.aliases import service as aliases
-from patron.server.aliases.repository import customer_of_value
 from patron.server.aliases.repository import live_values_for as alias_values_of
 from patron.server.contacts import service as contacts
 from patron.server.customers import repository
-from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, read_cursor
+from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, fetch_segmented_page, read_cursor
 from patron.server.errors import InvalidInput, NotFound
 from patron.server.organizations import service as organizations
 from patron.wire import models as wire
@@ -162,14 +161,24 @@ def prepare(request: wire.CreateOrUpdateCustomerRequest) -> Prepared:
 
 
 def create(tx: Connection, who: Principal, request: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
-    customer_id = insert(tx, who, request, prepare(request))
-    return get(tx, who, str(customer_id))
+    customer_id = insert(tx, who, request, prepare(request), count=False)
+    created = get(tx, who, str(customer_id))
+    # Last: the account's counter row stays locked from here to commit, and every create of
+    # the account waits for that lock (on PostgreSQL; SQLite has one writer anyway).
+    repository.bump_counts(tx, who.account_id, live=1, total=1)
+    return created
 
 
 def insert(
-    tx: Connection, who: Principal, request: wire.CreateOrUpdateCustomerRequest, prepared: Prepared
+    tx: Connection,
+    who: Principal,
+    request: wire.CreateOrUpdateCustomerRequest,
+    prepared: Prepared,
+    *,
+    count: bool = True,
 ) -> uuid.UUID:
-    """Store a new customer from a prepared request; returns its id."""
+    """Store a new customer from a prepared request; returns its id. With `count=False` the
+    caller adds it to the account's counters (as late as it can: see `create`)."""
     customer_id = clock.new_id()
     now = clock.utc_now()
     repository.insert_customer(
@@ -185,12 +194,13 @@ def insert(
             "updated_at": now,
         },
     )
-    repository.bump_counts(tx, who.account_id, live=1, total=1)
     contacts.replace_all(tx, who, customer_id, prepared.contacts)
     aliases.attach(tx, who, customer_id, prepared.aliases)
     if prepared.properties:
         repository.replace_properties(tx, who.account_id, customer_id, prepared.properties)
     organizations.move_to_parent(tx, who, customer_id, parent_id=prepared.parent_id, previous_parent_id=None)
+    if count:
+        repository.bump_counts(tx, who.account_id, live=1, total=1)
     return customer_id
 
 
@@ -242,14 +252,20 @@ def _row(tx: Connection, who: Principal, customer_id: str) -> Any:
     return row
 
 
+# Stored value -> enum member, looked up rather than constructed (a page renders hundreds).
+_STATES = {member.value: member for member in State}
+_COUNTRIES = {member.value: member for member in CountryCode}
+_TAX_STATUSES = {member.value: member for member in TaxStatus}
+
+
 def _address_wire(row: Any) -> wire.Address:
     return wire.Address(
         line1=row.address_line1,
         line2=row.address_line2,
         town=row.address_town,
-        state=State(row.address_state) if row.address_state else None,
+        state=_STATES[row.address_state] if row.address_state else None,
         postcode=row.address_postcode,
-        country=CountryCode(row.address_country),
+        country=_COUNTRIES[row.address_country],
     )
 
 
@@ -291,7 +307,7 @@ def _shared_fields(tx: Connection, account_id: uuid.UUID, rows: Sequence[Any]) -
             "legal_name": row.legal_name,
             "address": _address_wire(row),
             "integration_ids": _links_wire(row),
-            "tax_status": TaxStatus(row.tax_status),
+            "tax_status": _TAX_STATUSES[row.tax_status],
             "custom_properties": properties[row.id],
             "url": row.url,
             "domain": domain_of(row.url),
@@ -308,13 +324,13 @@ def by_alias(tx: Connection, who: Principal, alias: str) -> wire.Customer2024050
     `email` and `contactName` come from the first PRIMARY contact; `billingEmails` from
     every PRIMARY and STANDARD contact. Archived customers are found too.
     """
-    customer_id = customer_of_value(tx, who.account_id, alias)
-    if customer_id is None:
+    row = repository.by_alias(tx, who.account_id, alias)
+    if row is None:
         try:
             customer_id = uuid.UUID(alias)
         except ValueError:
             raise NotFound("customer alias", alias) from None
-    row = repository.get(tx, who.account_id, customer_id)
+        row = repository.get(tx, who.account_id, customer_id)
     if row is None:
         raise NotFound("customer alias", alias)
     people = contacts.live_of(tx, who.account_id, [row.id])[row.id]
@@ -385,17 +401,16 @@ def list_page(
     if alias is not None:
         with contextlib.suppress(ValueError):
             alias_as_id = uuid.UUID(alias)
-    query = repository.list_query(
-        who.account_id,
-        dialect=tx.dialect.name,
-        legal_name=validation.fold(legal_name) if legal_name is not None else None,
-        email=validation.fold(email.strip()) if email is not None else None,
-        alias=alias,
-        alias_as_id=alias_as_id,
-        label=label,
-        include_archived=include_archived,
-        property_key=property_key,
-    )
+    filters: dict[str, Any] = {
+        "dialect": tx.dialect.name,
+        "legal_name": validation.fold(legal_name) if legal_name is not None else None,
+        "email": validation.fold(email.strip()) if email is not None else None,
+        "alias": alias,
+        "alias_as_id": alias_as_id,
+        "label": label,
+        "include_archived": include_archived,
+    }
+    query = repository.list_query(who.account_id, **filters)
     # patron keeps no billing schedules, so no customer has an ACTIVE billing status.
     if billing_status == BillingStatus.ACTIVE:
         query = query.where(false())
@@ -413,24 +428,50 @@ def list_page(
     ]
     codec = CursorCodec(key, context)
     cursor = read_cursor(codec, after=after, before=before, columns=columns)
-
-    def key_of(row: Any) -> tuple[Any, ...]:
-        if property_key is not None:
-            return (row.property_missing, row.property_value, row.id)
-        return (row.created_at if sort_by in (None, "createdAt") else row.legal_name_key, row.id)
-
-    page = fetch_page(tx, query, columns, key_of, limit=limit, cursor=cursor, codec=codec)
     unfiltered = all(f is None for f in (legal_name, email, alias, label)) and billing_status != BillingStatus.ACTIVE
-    if unfiltered:
-        live, everyone = repository.counts(tx, who.account_id)
-        total = everyone if include_archived else live
+    live, everyone = repository.counts(tx, who.account_id)
+    total = (everyone if include_archived else live) if unfiltered else repository.count(tx, query)
+    # Counted first, to choose how to read the page. Filters that match a good share of the
+    # account ("dense"): walk the sort's index and test each row, a page is found within a
+    # few rows. Filters that match few: read the matches from the filters' own indexes (the
+    # trigram index for a legal name) and sort those.
+    dense = unfiltered or total * DENSE_MATCHES >= (everyone if include_archived else live)
+    if dense and legal_name is not None:
+        query = repository.list_query(who.account_id, **filters, name_index=False)
+        if billing_status == BillingStatus.ACTIVE:
+            query = query.where(false())
+    if property_key is not None:
+        descending = (sort_order or SortOrder.DESC) == SortOrder.DESC
+        page = fetch_segmented_page(
+            tx,
+            repository.by_property(query, who.account_id, property_key, descending=descending, dense=dense),
+            columns,
+            lambda row: (row.property_missing, row.property_value, row.id),
+            limit=limit,
+            cursor=cursor,
+            codec=codec,
+        )
     else:
-        total = repository.count(tx, query)
+        by_name = sort_by == "legalName"
+        page = fetch_page(
+            tx,
+            query,
+            columns,
+            lambda row: (row.legal_name_key if by_name else row.created_at, row.id),
+            limit=limit,
+            cursor=cursor,
+            codec=codec,
+        )
     items = [wire.ListCustomerItem(**fields) for fields in _shared_fields(tx, who.account_id, page.rows)]
     return wire.ListCustomerResponse(
         items=items,
         pagination=wire.Pagination(total_result_size=total, after=page.after, before=page.before),
     )
+
+
+# Filters matching at least one customer in this many are "dense" (see list_page): a page
+# read in sort order then costs about limit x this many row tests.
+DENSE_MATCHES = 50
 
 
 def property_keys(tx: Connection, who: Principal) -> wire.CustomPropertyKeys:

@@ -1,92 +1,127 @@
 """Fast multi-row inserts for bulk import.
 
-On SQLite, values are converted to their stored form here, once per value, and handed to
-the driver's executemany: SQLAlchemy's per-value bind processing would otherwise cost more
-than the insert itself. The stored forms are exactly those SQLAlchemy writes (UUID as 32
-hex digits, timestamps as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, JSON as text), so rows
-written here read back like any other. PostgreSQL takes the ordinary path.
+A `Loader` takes rows of one table whose values are already in the form the database
+stores (ids as 32 hex digits, JSON as text, timestamps from `moment`), so building a row
+costs one C call, and it can run on another thread than the insert. It inserts a batch the
+fastest way the database offers:
+
+- SQLite: the driver's executemany. The values are exactly what SQLAlchemy writes (UUID as
+  32 hex digits, timestamps as `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, JSON as text), so the
+  rows read back like any other. A table with row triggers (customers: the trigram name
+  index) is staged in a temporary table and moved with one INSERT ... SELECT: fired from
+  one statement, the trigger costs a tenth of what it costs fired from each row of an
+  executemany (FTS5 flushes its pending terms at every statement).
+- PostgreSQL: COPY (text format: the server parses ids and JSON), inside the caller's
+  transaction.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC
-from functools import lru_cache
+import operator
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table, Uuid, bindparam, insert
+from sqlalchemy import Column, Connection, MetaData, Table, bindparam, delete, insert, select
+from sqlalchemy.schema import CreateTable
 
-from patron.server.db.types import UTCDateTime
+# SQLite page cache for the importing connection (KiB): the index pages a batch touches
+# stay in memory for the next batch instead of being read back from the file.
+SQLITE_LOAD_CACHE_KIB = 131_072
+# WAL pages before SQLite checkpoints: fewer, larger checkpoints during a load.
+SQLITE_LOAD_CHECKPOINT_PAGES = 16_384
 
-
-def _uuid(value: Any) -> Any:
-    return value.hex if isinstance(value, uuid.UUID) else value
-
-
-@lru_cache(maxsize=4096)
-def _time(value: Any) -> Any:
-    # Cached: a batch stamps many rows and columns with the same few instants.
-    if value is None:
-        return None
-    moment = value.astimezone(UTC) if value.tzinfo else value
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
-        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}.{moment.microsecond:06d}"
-    )
+Row = tuple[Any, ...]
 
 
-def _json(value: Any) -> Any:
-    return None if value is None else json.dumps(value)
+def moment(dialect: str, value: datetime) -> Any:
+    """A timestamp in the form a `Loader` takes: SQLite's stored text (naive UTC, like
+    `types.UTCDateTime`), the aware datetime elsewhere."""
+    if dialect != "sqlite":
+        return value
+    utc = value.astimezone(UTC) if value.tzinfo else value
+    return utc.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def _converter(column_type: Any) -> Callable[[Any], Any] | None:
-    if isinstance(column_type, Uuid):
-        return _uuid
-    if isinstance(column_type, UTCDateTime):
-        return _time
-    if isinstance(column_type, JSON):
-        return _json
-    return None
+def document(value: Any) -> str:
+    """A JSON column's value in the form a `Loader` takes."""
+    return json.dumps(value)
 
 
-def insert_rows(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert `rows` (each holding every column of `table`) in one executemany."""
-    if not rows:
-        return
-    if tx.dialect.name == "postgresql":
-        _copy_rows(tx, table, rows)
-        return
-    if tx.dialect.name != "sqlite":
-        tx.execute(insert(table), list(rows))
-        return
-    statement = insert(table).values({column.name: bindparam(column.name) for column in table.columns})
-    compiled = statement.compile(dialect=tx.dialect)
-    names = list(compiled.positiontup or [])
-    converters = [_converter(table.columns[name].type) for name in names]
-    plan = list(zip(names, converters, strict=True))
-    values = [tuple([convert(row[name]) if convert else row[name] for name, convert in plan]) for row in rows]
-    tx.exec_driver_sql(str(compiled), values)
+class Loader:
+    """Bulk inserts into one table on one dialect (see the module docstring); `staged` for a
+    table with row triggers."""
 
-
-def _copy_rows(tx: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """PostgreSQL: COPY the rows in, inside the caller's transaction."""
-    from psycopg import sql
-    from psycopg.types.json import Jsonb
-
-    names = [column.name for column in table.columns]
-    wrap = [isinstance(column.type, JSON) for column in table.columns]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name in names)
-    )
-    driver = tx.connection.driver_connection
-    assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    Jsonb(row[name]) if is_json and row[name] is not None else row[name]
-                    for name, is_json in zip(names, wrap, strict=True)
-                ]
+    def __init__(self, table: Table, dialect: str, *, staged: bool = False) -> None:
+        self.table = table
+        self.dialect = dialect
+        self.names = [column.name for column in table.columns]
+        self._row = operator.itemgetter(*self.names)
+        self._inserts: dict[str, str] = {}
+        self._stage = (
+            Table(
+                f"load_{table.name}",
+                MetaData(),
+                *(Column(column.name, column.type) for column in table.columns),
+                prefixes=["TEMPORARY"],
             )
+            if staged and dialect == "sqlite"
+            else None
+        )
+
+    def row(self, values: Mapping[str, Any]) -> Row:
+        """One row from every column of the table by name, values in stored form."""
+        row: Row = self._row(values)
+        return row
+
+    def insert(self, tx: Connection, rows: Sequence[Row]) -> None:
+        if not rows:
+            return
+        if self.dialect == "postgresql":
+            self._copy(tx, rows)
+        elif self.dialect == "sqlite":
+            self._executemany(tx, rows)
+        else:
+            raise NotImplementedError(f"bulk loads into {self.dialect}")
+
+    def _executemany(self, tx: Connection, rows: Sequence[Row]) -> None:
+        if self._stage is None:
+            tx.exec_driver_sql(self._insert(tx, self.table), list(rows))
+            return
+        tx.execute(CreateTable(self._stage, if_not_exists=True))
+        tx.execute(delete(self._stage))
+        tx.exec_driver_sql(self._insert(tx, self._stage), list(rows))
+        tx.execute(insert(self.table).from_select(self.names, select(*self._stage.c)))
+        tx.execute(delete(self._stage))
+
+    def _insert(self, tx: Connection, table: Table) -> str:
+        """INSERT of every column, positional, compiled once per table."""
+        if table.name not in self._inserts:
+            statement = insert(table).values({name: bindparam(name) for name in self.names})
+            self._inserts[table.name] = str(statement.compile(dialect=tx.dialect))
+        return self._inserts[table.name]
+
+    def _copy(self, tx: Connection, rows: Sequence[Row]) -> None:
+        from psycopg import sql
+
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(self.table.name), sql.SQL(", ").join(sql.Identifier(name) for name in self.names)
+        )
+        driver = tx.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def tune_for_load(tx: Connection) -> None:
+    """Settings for a bulk load's transaction. SQLite: a larger page cache and fewer
+    checkpoints for this connection. PostgreSQL: the commit does not wait for its WAL
+    to reach the disk (`synchronous_commit = off`): a crash can lose the last batches of an
+    import, never corrupt anything, and running the import again restores them."""
+    if tx.dialect.name == "sqlite":
+        tx.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
+        tx.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_LOAD_CHECKPOINT_PAGES}")
+    elif tx.dialect.name == "postgresql":
+        tx.exec_driver_sql("SET LOCAL synchronous_commit = off")

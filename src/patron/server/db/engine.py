@@ -32,8 +32,15 @@ def make_engine(
     pool_timeout: float = 5.0,
     busy_timeout_ms: int = 10_000,
     connect_timeout: float = 3.0,
+    statement_timeout_ms: int = 0,
 ) -> Engine:
-    """Build an engine; SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for writes."""
+    """Build an engine; SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for writes.
+
+    PostgreSQL gets bounded waits everywhere, so a request never hangs on a database that
+    is gone or stuck: `connect_timeout` to open a connection, `statement_timeout_ms` per
+    statement (0: none), TCP keepalives and a TCP user timeout for a server that vanishes
+    without closing its connections. Values given in the URL's query win.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -54,9 +61,32 @@ def make_engine(
             max_overflow=0,
             pool_timeout=pool_timeout,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": max(1, int(connect_timeout))},
+            connect_args=_postgresql_connect_args(dict(parsed.query), connect_timeout, statement_timeout_ms),
         )
     raise ValueError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
+
+
+def _postgresql_connect_args(
+    query: dict[str, str | tuple[str, ...]], connect_timeout: float, statement_timeout_ms: int
+) -> dict[str, Any]:
+    """libpq parameters for bounded waits; anything the URL's query sets is left alone."""
+    wanted: dict[str, Any] = {
+        "connect_timeout": max(1, round(connect_timeout)),
+        # A server that disappears without a FIN/RST (host down, network cut): idle
+        # connections are probed after 10 s and dropped after 3 unanswered probes, and
+        # unacknowledged writes (a query sent into the void) fail after 10 s.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 3,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 10_000,
+    }
+    args = {name: value for name, value in wanted.items() if name not in query}
+    if statement_timeout_ms > 0:
+        setting = f"-c statement_timeout={int(statement_timeout_ms)}"
+        given = query.get("options")
+        args["options"] = f"{given} {setting}" if isinstance(given, str) else setting
+    return args
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
@@ -105,21 +135,49 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
         raise
 
 
+# PostgreSQL SQLSTATEs meaning "not now": the database is unreachable, shutting down or
+# starting, out of connections, read-only (a standby after failover), or it gave up
+# waiting (statement or lock timeout, deadlock, serialization failure). The transaction
+# was rolled back; the client may retry (503 with Retry-After).
+_TRANSIENT_SQLSTATE_CLASSES = ("08",)  # connection exceptions
+_TRANSIENT_SQLSTATES = frozenset(
+    {
+        "57P01",  # admin_shutdown
+        "57P02",  # crash_shutdown
+        "57P03",  # cannot_connect_now (starting up, shutting down, recovery)
+        "53300",  # too_many_connections
+        "25006",  # read_only_sql_transaction
+        "57014",  # query_canceled (statement_timeout)
+        "55P03",  # lock_not_available (lock_timeout)
+        "40001",  # serialization_failure
+        "40P01",  # deadlock_detected
+    }
+)
+# Driver messages without a SQLSTATE: the connection broke under the client, or SQLite
+# could not get its lock within the busy timeout.
+_TRANSIENT_MESSAGES = (
+    "database is locked",
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "could not connect",
+    "connection is closed",
+    "connection is lost",
+    "the database system is",
+    "consuming input failed",
+)
+
+
 def _is_unavailable(exc: DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and (
+        sqlstate in _TRANSIENT_SQLSTATES or sqlstate.startswith(_TRANSIENT_SQLSTATE_CLASSES)
+    ):
+        return True
     text = str(exc.orig).lower()
-    return exc.connection_invalidated or any(
-        marker in text
-        for marker in (
-            "database is locked",
-            "connection refused",
-            "server closed the connection",
-            "terminating connection",
-            "could not connect",
-            "connection is closed",
-            "the database system is",
-            "consuming input failed",
-        )
-    )
+    return any(marker in text for marker in _TRANSIENT_MESSAGES)
 
 
 class Database:

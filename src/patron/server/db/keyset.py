@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, exists, false, or_, select, tuple_
+from sqlalchemy import ColumnElement, Connection, Select, and_, false, or_, true, tuple_
 
 from patron.server.errors import InvalidInput
 
@@ -127,9 +127,9 @@ def fetch_page(
         if cursor is None:
             has_before = False
         elif rows:
-            has_before = _exists(connection, query, _beyond(columns, key_of(rows[0]), ahead=False))
+            has_before = _exists(connection, query, _beyond(columns, key_of(rows[0]), ahead=False), backward)
         else:
-            has_before = _exists(connection, query, _not_beyond(columns, cursor.key, ahead=True))
+            has_before = _exists(connection, query, _not_beyond(columns, cursor.key, ahead=True), backward)
     else:
         scoped = query.where(_beyond(columns, cursor.key, ahead=False))
         rows = list(connection.execute(scoped.order_by(*backward).limit(limit + 1)))
@@ -137,9 +137,9 @@ def fetch_page(
         rows = rows[:limit]
         rows.reverse()
         if rows:
-            has_after = _exists(connection, query, _beyond(columns, key_of(rows[-1]), ahead=True))
+            has_after = _exists(connection, query, _beyond(columns, key_of(rows[-1]), ahead=True), forward)
         else:
-            has_after = _exists(connection, query, _not_beyond(columns, cursor.key, ahead=False))
+            has_after = _exists(connection, query, _not_beyond(columns, cursor.key, ahead=False), forward)
     return Page(
         rows=rows,
         after=codec.encode("after", key_of(rows[-1]), columns) if rows and has_after else None,
@@ -147,9 +147,92 @@ def fetch_page(
     )
 
 
-def _exists(connection: Connection, query: Select[Any], condition: ColumnElement[bool]) -> bool:
-    probe = select(exists(query.where(condition).limit(1)))
-    return bool(connection.execute(probe).scalar())
+@dataclass(frozen=True)
+class Segment:
+    """One run of a sort served by its own query. A sort can be several runs one after the
+    other, each read from its own index: customers holding a custom property (by its
+    value, from the property index), then those without it (by id, from the primary key).
+    Keys of such a sort lead with the index of the run (see `fetch_segmented_page`)."""
+
+    query: Select[Any]
+    columns: Sequence[SortColumn]
+    within: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # the sort key -> the key in this run
+
+
+def fetch_segmented_page(
+    connection: Connection,
+    segments: Sequence[Segment],
+    columns: Sequence[SortColumn],
+    key_of: Callable[[Any], tuple[Any, ...]],
+    *,
+    limit: int,
+    cursor: Cursor | None,
+    codec: CursorCodec,
+) -> Page:
+    """`fetch_page` for a sort made of `segments` in turn; `key_of(row)[0]` and a cursor's
+    first value are the index of the segment a row belongs to, `columns` encode cursors."""
+
+    def order(segment: Segment, ahead: bool) -> list[Any]:
+        return [(c.expr.desc() if c.descending == ahead else c.expr.asc()) for c in segment.columns]
+
+    def collect(start: int, key: tuple[Any, ...] | None, ahead: bool) -> list[Any]:
+        rows: list[Any] = []
+        index = start
+        while 0 <= index < len(segments) and len(rows) <= limit:
+            segment = segments[index]
+            query = segment.query
+            if key is not None and index == start:
+                query = query.where(_beyond(segment.columns, segment.within(key), ahead=ahead))
+            rows += connection.execute(query.order_by(*order(segment, ahead)).limit(limit + 1 - len(rows)))
+            index += 1 if ahead else -1
+        return rows
+
+    def any_beyond(key: tuple[Any, ...], *, ahead: bool, inclusive: bool) -> bool:
+        segment = segments[key[0]]
+        within = segment.within(key)
+        condition = (
+            _not_beyond(segment.columns, within, ahead=not ahead)
+            if inclusive
+            else _beyond(segment.columns, within, ahead=ahead)
+        )
+        if _exists(connection, segment.query, condition, order(segment, ahead)):
+            return True
+        others = range(key[0] + 1, len(segments)) if ahead else range(key[0] - 1, -1, -1)
+        return any(_exists(connection, segments[i].query, true(), order(segments[i], ahead)) for i in others)
+
+    if cursor is not None and not 0 <= cursor.key[0] < len(segments):
+        raise InvalidInput(cursor.direction, "the cursor is invalid, or belongs to another query or account")
+    if cursor is None or cursor.direction == "after":
+        rows = collect(0 if cursor is None else cursor.key[0], None if cursor is None else cursor.key, ahead=True)
+        has_after = len(rows) > limit
+        rows = rows[:limit]
+        if cursor is None:
+            has_before = False
+        elif rows:
+            has_before = any_beyond(key_of(rows[0]), ahead=False, inclusive=False)
+        else:
+            has_before = any_beyond(cursor.key, ahead=False, inclusive=True)
+    else:
+        rows = collect(cursor.key[0], cursor.key, ahead=False)
+        has_before = len(rows) > limit
+        rows = rows[:limit]
+        rows.reverse()
+        if rows:
+            has_after = any_beyond(key_of(rows[-1]), ahead=True, inclusive=False)
+        else:
+            has_after = any_beyond(cursor.key, ahead=True, inclusive=True)
+    return Page(
+        rows=rows,
+        after=codec.encode("after", key_of(rows[-1]), columns) if rows and has_after else None,
+        before=codec.encode("before", key_of(rows[0]), columns) if rows and has_before else None,
+    )
+
+
+def _exists(connection: Connection, query: Select[Any], condition: ColumnElement[bool], order: Sequence[Any]) -> bool:
+    """Is there a row beyond the page? Ordered from the page outwards, so the probe is one
+    step of an index range scan. (Not `EXISTS (...)`: PostgreSQL drops the ORDER BY there
+    and may pick a sequential scan that wades through the whole account to find one row.)"""
+    return connection.execute(query.where(condition).order_by(*order).limit(1)).first() is not None
 
 
 def _beyond(columns: Sequence[SortColumn], key: tuple[Any, ...], *, ahead: bool) -> ColumnElement[bool]:

@@ -17,5 +17,16 @@ def refresh_statistics(engine: Engine) -> None:
             connection.exec_driver_sql(f"PRAGMA analysis_limit={SQLITE_ANALYSIS_LIMIT}")
             connection.exec_driver_sql("ANALYZE")
         else:
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             connection.exec_driver_sql("ANALYZE")
         connection.commit()
+
+
+def after_bulk_load(engine: Engine) -> None:
+    """After a bulk import: fresh statistics, and on SQLite the write-ahead log folded back
+    into the database file (a load leaves it large)."""
+    refresh_statistics(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.commit()

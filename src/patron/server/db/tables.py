@@ -83,7 +83,25 @@ customer = Table(
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
     Index(None, "account_id", "created_at", "id"),
     Index(None, "account_id", "legal_name_key", "id"),
-    Index(None, "account_id", "label"),
+    # The label filter in either sort order, as an index range; only labelled customers.
+    Index(
+        None,
+        "account_id",
+        "label",
+        "created_at",
+        "id",
+        sqlite_where=text("label IS NOT NULL"),
+        postgresql_where=text("label IS NOT NULL"),
+    ),
+    Index(
+        None,
+        "account_id",
+        "label",
+        "legal_name_key",
+        "id",
+        sqlite_where=text("label IS NOT NULL"),
+        postgresql_where=text("label IS NOT NULL"),
+    ),
 )
 
 customer_alias = Table(

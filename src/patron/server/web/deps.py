@@ -36,7 +36,10 @@ def provide_database(state: State) -> Database:
     return database
 
 
-def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+def provide_principal(request: Request[Any, Any, Any], db: Database) -> Principal:
+    # `db` is unused: depending on it makes Litestar resolve the two one after the other
+    # instead of spawning a task group for them on every request (~0.1 ms).
+    del db
     user = request.scope.get("user")
     assert isinstance(user, Principal), "the edge middleware authenticates every API route"
     return user

@@ -56,9 +56,10 @@ def parse_basic(value: bytes | None) -> tuple[str, str]:
     return client_id, secret
 
 
-def stamp_response(message: Message, scope: Scope) -> None:
+async def stamp_response(message: Message, scope: Scope) -> None:
     """`before_send` hook: every response, errors and unknown routes included, carries
-    `Sequence-Version` and a `Request-Id`."""
+    `Sequence-Version` and a `Request-Id`. Async on purpose: Litestar runs a sync hook in a
+    worker thread, two thread hops per response."""
     del scope
     if message["type"] == "http.response.start":
         headers = MutableScopeHeaders.from_message(message)
