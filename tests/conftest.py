@@ -121,7 +121,7 @@ def settings(database_url: str) -> Settings:
 def app(settings: Settings) -> Iterator[Litestar]:
     application = create_app(settings)
     yield application
-    application.state.database.engine.dispose()
+    application.state.database.close()
 
 
 @pytest.fixture

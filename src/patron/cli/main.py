@@ -88,7 +88,7 @@ def serve(
         out.print(f"  try:  curl -u {auth} {base}/customers", soft_wrap=True)
     else:
         out.print("Credentials: `patron accounts create NAME` or `patron credentials create --account ID`.")
-    db.engine.dispose()
+    db.close()
     # Workers are separate processes: hand them the resolved settings through the environment.
     os.environ["PATRON_DATABASE_URL"] = settings.database_url
     os.environ["PATRON_SECRET_KEY"] = settings.secret_key

@@ -35,7 +35,7 @@ def database_for(settings: Settings) -> Database:
         connect_timeout=settings.connect_timeout,
         statement_timeout_ms=settings.statement_timeout_ms,
     )
-    return Database(engine, settings.secret_key.encode())
+    return Database(engine, settings.secret_key.encode(), busy_timeout_ms=settings.busy_timeout_ms)
 
 
 @get("/livez", include_in_schema=False, sync_to_thread=False)
@@ -92,6 +92,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         response_cache_config=ResponseCacheConfig(),
         debug=False,
         logging_config=None,
+        on_shutdown=[database.close],
     )
     app.state.database = database
     app.state.settings = settings

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from patron.server.db import Record, tables
+from patron.server.db.direct import Direct, Reads
 
 
 def insert_account(tx: Connection, *, account_id: uuid.UUID, name: str, now: datetime) -> None:
@@ -33,14 +35,17 @@ def insert_credential(
     )
 
 
-# Built once: authentication runs on every request.
-_FIND_CREDENTIAL = select(tables.credential.c.secret_hash, tables.credential.c.revoked_at).where(
-    tables.credential.c.account_id == bindparam("account_id"), tables.credential.c.client_id == bindparam("client_id")
+# Run on the driver: authentication runs on every request.
+_FIND_CREDENTIAL = Direct(
+    select(tables.credential.c.secret_hash, tables.credential.c.revoked_at).where(
+        tables.credential.c.account_id == bindparam("account_id"),
+        tables.credential.c.client_id == bindparam("client_id"),
+    )
 )
 
 
-def find_credential(tx: Connection, account_id: uuid.UUID, client_id: str) -> Record | None:
-    return tx.execute(_FIND_CREDENTIAL, {"account_id": account_id, "client_id": client_id}).first()
+def find_credential(reads: Reads, account_id: uuid.UUID, client_id: str) -> Any | None:
+    return _FIND_CREDENTIAL.first(reads, {"account_id": account_id, "client_id": client_id})
 
 
 def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[Record]:

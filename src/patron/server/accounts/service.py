@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from patron.server import clock
 from patron.server.accounts import repository
+from patron.server.db.direct import Reads
 from patron.server.errors import InvalidInput, NotFound, Unauthenticated
 
 # A client id is the account id (hex) and a random suffix: authentication finds the
@@ -90,10 +91,10 @@ def has_accounts(tx: Connection) -> bool:
     return repository.count_accounts(tx) > 0
 
 
-def authenticate(tx: Connection, key: bytes, client_id: str, secret: str) -> Principal:
+def authenticate(reads: Reads, key: bytes, client_id: str, secret: str) -> Principal:
     """Check a client id and secret; every failure looks the same to the caller."""
     account_id = _account_of(client_id)
-    row = repository.find_credential(tx, account_id, client_id) if account_id else None
+    row = repository.find_credential(reads, account_id, client_id) if account_id else None
     # Hash even when the id is unknown, so both failures take the same time.
     presented = hash_secret(key, secret)
     stored = row.secret_hash if row is not None else hash_secret(key, "\x00unknown")

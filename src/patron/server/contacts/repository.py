@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from patron.server.db import Record, tables
+from patron.server.db.direct import Direct, Reads
 
 c = tables.contact.c
 COLUMNS = (
@@ -31,13 +32,19 @@ _OF_CUSTOMERS = (
     .order_by(c.customer_id, c.position, c.id)
 )
 _LIVE_OF_CUSTOMERS = _OF_CUSTOMERS.where(c.archived_at.is_(None))
-# One customer (the common case): no expanding IN list to render on every call.
-_OF_CUSTOMER = (
+# One customer (the common case), run on the driver (`direct`).
+_ONE = (
     select(*COLUMNS)
     .where(c.account_id == bindparam("account_id"), c.customer_id == bindparam("customer_id"))
     .order_by(c.position, c.id)
 )
-_LIVE_OF_CUSTOMER = _OF_CUSTOMER.where(c.archived_at.is_(None))
+_OF_CUSTOMER = Direct(_ONE)
+_LIVE_OF_CUSTOMER = Direct(_ONE.where(c.archived_at.is_(None)))
+
+
+def of_customer(reads: Reads, account_id: uuid.UUID, customer_id: uuid.UUID, *, include_archived: bool) -> list[Any]:
+    one = _OF_CUSTOMER if include_archived else _LIVE_OF_CUSTOMER
+    return one.all(reads, {"account_id": account_id, "customer_id": customer_id})
 
 
 def of_customers(
@@ -46,8 +53,7 @@ def of_customers(
     if not customer_ids:
         return []
     if len(customer_ids) == 1:
-        one = _OF_CUSTOMER if include_archived else _LIVE_OF_CUSTOMER
-        return list(tx.execute(one, {"account_id": account_id, "customer_id": customer_ids[0]}))
+        return of_customer(tx, account_id, customer_ids[0], include_archived=include_archived)
     query = _OF_CUSTOMERS if include_archived else _LIVE_OF_CUSTOMERS
     return list(tx.execute(query, {"account_id": account_id, "customer_ids": list(customer_ids)}))
 

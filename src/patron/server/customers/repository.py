@@ -31,6 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from patron.server.db import Record, bulk, keyset, plan, tables
+from patron.server.db.direct import Direct, Reads
 
 c = tables.customer.c
 p = tables.custom_property.c
@@ -74,14 +75,15 @@ def update_customer(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUI
     tx.execute(update(tables.customer).where(c.account_id == account_id, c.id == customer_id).values(**values))
 
 
-_GET = select(*COLUMNS).where(c.account_id == bindparam("account_id"), c.id == bindparam("customer_id"))
+# Run on the driver (`direct`): every read of one customer goes through these.
+_GET = Direct(select(*COLUMNS).where(c.account_id == bindparam("account_id"), c.id == bindparam("customer_id")))
 
 
-def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> Record | None:
-    return tx.execute(_GET, {"account_id": account_id, "customer_id": customer_id}).first()
+def get(reads: Reads, account_id: uuid.UUID, customer_id: uuid.UUID) -> Any | None:
+    return _GET.first(reads, {"account_id": account_id, "customer_id": customer_id})
 
 
-_BY_ALIAS = (
+_BY_ALIAS = Direct(
     select(*COLUMNS)
     .select_from(tables.customer_alias)
     .join(tables.customer, and_(c.account_id == al.account_id, c.id == al.customer_id))
@@ -89,9 +91,9 @@ _BY_ALIAS = (
 )
 
 
-def by_alias(tx: Connection, account_id: uuid.UUID, value: str) -> Record | None:
+def by_alias(reads: Reads, account_id: uuid.UUID, value: str) -> Any | None:
     """The customer holding the live alias `value` (one indexed join)."""
-    return tx.execute(_BY_ALIAS, {"account_id": account_id, "value": value}).first()
+    return _BY_ALIAS.first(reads, {"account_id": account_id, "value": value})
 
 
 def exists(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> bool:

@@ -13,7 +13,7 @@ from litestar.params import Parameter
 from patron.server.accounts.service import Principal
 from patron.server.customers import service
 from patron.server.db.engine import Database
-from patron.server.web.deps import errors
+from patron.server.web.deps import caller, errors
 from patron.wire import models as wire
 from patron.wire.enums import BillingStatus, SortOrder
 
@@ -143,15 +143,15 @@ def archive_customer(db: Database, who: Principal, id: str) -> wire.Customer:
     responses=errors(404),
     sync_to_thread=False,  # one indexed read: cheaper inline than a thread hop
 )
-def get_customer_by_alias(
-    db: Database, who: Principal, request: Request[Any, Any, Any], alias: Path
-) -> wire.Customer20240509:
+def get_customer_by_alias(request: Request[Any, Any, Any], alias: Path) -> wire.Customer20240509:
+    # No injected `db`/`who`: resolving them was an eighth of this request's time.
+    db, who = caller(request)
     # Alias values may hold `/` (sent as %2F): read the exact value from the raw path.
     raw = request.scope.get("raw_path") or b""
     _, marker, tail = raw.partition(b"/customers/by-alias/")
     value = unquote(tail.decode("utf-8", "replace")) if marker else str(alias).removeprefix("/")
-    with db.read() as tx:
-        return service.by_alias(tx, who, value)
+    with db.snapshot() as reads:
+        return service.by_alias(reads, who, value)
 
 
 @get(

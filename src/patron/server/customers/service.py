@@ -19,6 +19,7 @@ from patron.server.aliases import service as aliases
 from patron.server.aliases.repository import live_values_for as alias_values_of
 from patron.server.contacts import service as contacts
 from patron.server.customers import repository
+from patron.server.db.direct import Reads
 from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, fetch_segmented_page, read_cursor
 from patron.server.errors import InvalidInput, NotFound
 from patron.server.organizations import service as organizations
@@ -318,22 +319,22 @@ def _shared_fields(tx: Connection, account_id: uuid.UUID, rows: Sequence[Any]) -
     ]
 
 
-def by_alias(tx: Connection, who: Principal, alias: str) -> wire.Customer20240509:
+def by_alias(reads: Reads, who: Principal, alias: str) -> wire.Customer20240509:
     """The customer holding a live alias (or with that id), in the 2024-05-09 shape.
 
     `email` and `contactName` come from the first PRIMARY contact; `billingEmails` from
     every PRIMARY and STANDARD contact. Archived customers are found too.
     """
-    row = repository.by_alias(tx, who.account_id, alias)
+    row = repository.by_alias(reads, who.account_id, alias)
     if row is None:
         try:
             customer_id = uuid.UUID(alias)
         except ValueError:
             raise NotFound("customer alias", alias) from None
-        row = repository.get(tx, who.account_id, customer_id)
+        row = repository.get(reads, who.account_id, customer_id)
     if row is None:
         raise NotFound("customer alias", alias)
-    people = contacts.live_of(tx, who.account_id, [row.id])[row.id]
+    people = contacts.live_of_one(reads, who.account_id, row.id)
     primary = next((p for p in people if p.billing_preference == BillingPreference.PRIMARY), None)
     billed = [
         p.email for p in people if p.billing_preference in (BillingPreference.PRIMARY, BillingPreference.STANDARD)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from patron.server.db.direct import Reads, SQLiteReaders
 from patron.server.errors import Unavailable
 
 WRITE = "patron_write"
@@ -183,12 +184,35 @@ def _is_unavailable(exc: DBAPIError) -> bool:
 class Database:
     """The engine and server key a running patron works with; hands out transactions."""
 
-    def __init__(self, engine: Engine, key: bytes) -> None:
+    def __init__(self, engine: Engine, key: bytes, *, busy_timeout_ms: int = 10_000) -> None:
         self.engine = engine
         self.key = key
+        self._readers = SQLiteReaders(engine, busy_timeout_ms) if SQLiteReaders.usable(engine) else None
 
     def read(self) -> AbstractContextManager[Connection]:
         return transaction(self.engine, write=False)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Reads]:
+        """A read-only transaction for `direct.Direct` statements only: the cheapest way to
+        read (see `direct`). On PostgreSQL, an ordinary read transaction."""
+        if self._readers is None:
+            with self.read() as tx:
+                yield tx
+            return
+        try:
+            with self._readers.snapshot() as snapshot:
+                yield snapshot
+        except DBAPIError as exc:
+            if _is_unavailable(exc):
+                raise Unavailable("the database is unavailable") from exc
+            raise
+
+    def close(self) -> None:
+        """Close the snapshot connections and the pool."""
+        if self._readers is not None:
+            self._readers.close()
+        self.engine.dispose()
 
     def write(self) -> AbstractContextManager[Connection]:
         return transaction(self.engine, write=True)

@@ -43,3 +43,13 @@ def provide_principal(request: Request[Any, Any, Any], db: Database) -> Principa
     user = request.scope.get("user")
     assert isinstance(user, Principal), "the edge middleware authenticates every API route"
     return user
+
+
+def caller(request: Request[Any, Any, Any]) -> tuple[Database, Principal]:
+    """The database and principal of a request, without dependency injection: for the
+    hottest routes, where resolving two dependencies costs a tenth of the request."""
+    database = request.app.state.database
+    user = request.scope.get("user")
+    assert isinstance(database, Database)
+    assert isinstance(user, Principal), "the edge middleware authenticates every API route"
+    return database, user

@@ -83,8 +83,8 @@ def edge_middleware(database: Database) -> Any:
                 return
             try:
                 client_id, secret = parse_basic(_header(scope, b"authorization"))
-                with database.read() as tx:
-                    scope["user"] = accounts.authenticate(tx, database.key, client_id, secret)
+                with database.snapshot() as reads:
+                    scope["user"] = accounts.authenticate(reads, database.key, client_id, secret)
             except (Unauthenticated, Unavailable) as exc:
                 status = 401 if isinstance(exc, Unauthenticated) else 503
                 await _send_error(send, status, _error_body(exc))
