@@ -390,7 +390,7 @@ def table(results: dict[str, dict[str, float]], meta: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def chart(results: dict[str, dict[str, float]], path: Path) -> None:
+def chart(results: dict[str, dict[str, float]], path: Path, prism_rps: float | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -413,6 +413,8 @@ def chart(results: dict[str, dict[str, float]], path: Path) -> None:
         right.bar(xs, [values.get(k, 0) for k, _ in latencies], width, label=name)
     left.set_xticks([i + width / 2 for i in range(len(figures))], [label for _, label in figures])
     right.set_xticks([i + width / 2 for i in range(len(latencies))], [label for _, label in latencies], rotation=20)
+    if prism_rps:
+        left.axhline(prism_rps, color="grey", linestyle="--", label="Prism, canned list")
     left.set_title("throughput (req/s, higher is better)")
     right.set_title("latency p50 (ms, lower is better)")
     left.legend()
@@ -463,7 +465,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text(text)
     (args.out / "results.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
-    chart(results, args.out / "results.png")
+    chart(results, args.out / "results.png", prism)
     log(f"wrote {args.out}/results.md, results.json and results.png")
 
 
