@@ -24,18 +24,25 @@ from patron.server.web.errors import EXCEPTION_HANDLERS
 from patron.wire import API_VERSION
 
 MAX_BODY_BYTES = 1024 * 1024
+# Snapshot reads run inline on the event loop, one at a time: two connections suffice.
+SNAPSHOT_POOL_SIZE = 2
 
 
 def database_for(settings: Settings) -> Database:
-    engine = make_engine(
-        settings.database_url,
-        pool_size=settings.pool_size,
-        pool_timeout=settings.pool_timeout,
-        busy_timeout_ms=settings.busy_timeout_ms,
-        connect_timeout=settings.connect_timeout,
-        statement_timeout_ms=settings.statement_timeout_ms,
+    options: dict[str, Any] = {
+        "pool_timeout": settings.pool_timeout,
+        "busy_timeout_ms": settings.busy_timeout_ms,
+        "connect_timeout": settings.connect_timeout,
+        "statement_timeout_ms": settings.statement_timeout_ms,
+    }
+    engine = make_engine(settings.database_url, pool_size=settings.pool_size, **options)
+    # PostgreSQL: a few more connections for snapshot reads (authentication, by-alias).
+    snapshots = (
+        make_engine(settings.database_url, pool_size=SNAPSHOT_POOL_SIZE, snapshots=True, **options)
+        if engine.dialect.name == "postgresql"
+        else None
     )
-    return Database(engine, settings.secret_key.encode(), busy_timeout_ms=settings.busy_timeout_ms)
+    return Database(engine, settings.secret_key.encode(), busy_timeout_ms=settings.busy_timeout_ms, snapshots=snapshots)
 
 
 @get("/livez", include_in_schema=False, sync_to_thread=False)

@@ -14,7 +14,6 @@ from patron.server import clock, validation
 from patron.server.accounts.service import Principal
 from patron.server.contacts import repository
 from patron.server.customers import repository as customers
-from patron.server.db.direct import Reads
 from patron.server.errors import InvalidInput, NotFound
 from patron.wire import models as wire
 from patron.wire.enums import BillingPreference
@@ -104,10 +103,6 @@ def live_of(
     for row in repository.of_customers(tx, account_id, customer_ids, include_archived=False):
         result[row.customer_id].append(to_wire(row))
     return result
-
-
-def live_of_one(reads: Reads, account_id: uuid.UUID, customer_id: uuid.UUID) -> list[wire.Contact]:
-    return [to_wire(row) for row in repository.of_customer(reads, account_id, customer_id, include_archived=False)]
 
 
 def to_wire(row: Any) -> wire.Contact:

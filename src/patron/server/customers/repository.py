@@ -83,17 +83,37 @@ def get(reads: Reads, account_id: uuid.UUID, customer_id: uuid.UUID) -> Any | No
     return _GET.first(reads, {"account_id": account_id, "customer_id": customer_id})
 
 
-_BY_ALIAS = Direct(
-    select(*COLUMNS)
-    .select_from(tables.customer_alias)
-    .join(tables.customer, and_(c.account_id == al.account_id, c.id == al.customer_id))
-    .where(al.account_id == bindparam("account_id"), al.value == bindparam("value"), al.deleted_at.is_(None))
+# By alias (or by id), with the live contacts: one statement, so one consistent read on any
+# database, one row per contact (ordered), or one row with no contact.
+_WITH_CONTACTS = (
+    select(
+        *COLUMNS,
+        ct.id.label("contact_id"),
+        ct.name.label("contact_name"),
+        ct.email.label("contact_email"),
+        ct.billing_preference.label("contact_billing_preference"),
+    )
+    .outerjoin(
+        tables.contact,
+        and_(ct.account_id == c.account_id, ct.customer_id == c.id, ct.archived_at.is_(None)),
+    )
+    .order_by(ct.position, ct.id)
 )
+_BY_ALIAS = Direct(
+    _WITH_CONTACTS.join(tables.customer_alias, and_(al.account_id == c.account_id, al.customer_id == c.id)).where(
+        al.account_id == bindparam("account_id"), al.value == bindparam("value"), al.deleted_at.is_(None)
+    )
+)
+_BY_ID = Direct(_WITH_CONTACTS.where(c.account_id == bindparam("account_id"), c.id == bindparam("customer_id")))
 
 
-def by_alias(reads: Reads, account_id: uuid.UUID, value: str) -> Any | None:
-    """The customer holding the live alias `value` (one indexed join)."""
-    return _BY_ALIAS.first(reads, {"account_id": account_id, "value": value})
+def by_alias_with_contacts(reads: Reads, account_id: uuid.UUID, value: str) -> list[Any]:
+    """The customer holding the live alias `value`, a row per live contact (see above)."""
+    return _BY_ALIAS.all(reads, {"account_id": account_id, "value": value})
+
+
+def by_id_with_contacts(reads: Reads, account_id: uuid.UUID, customer_id: uuid.UUID) -> list[Any]:
+    return _BY_ID.all(reads, {"account_id": account_id, "customer_id": customer_id})
 
 
 def exists(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> bool:

@@ -253,6 +253,7 @@ def _row(tx: Connection, who: Principal, customer_id: str) -> Any:
     return row
 
 
+_BILLED = (BillingPreference.PRIMARY, BillingPreference.STANDARD)
 # Stored value -> enum member, looked up rather than constructed (a page renders hundreds).
 _STATES = {member.value: member for member in State}
 _COUNTRIES = {member.value: member for member in CountryCode}
@@ -325,30 +326,29 @@ def by_alias(reads: Reads, who: Principal, alias: str) -> wire.Customer20240509:
     `email` and `contactName` come from the first PRIMARY contact; `billingEmails` from
     every PRIMARY and STANDARD contact. Archived customers are found too.
     """
-    row = repository.by_alias(reads, who.account_id, alias)
-    if row is None:
+    rows = repository.by_alias_with_contacts(reads, who.account_id, alias)
+    if not rows:
         try:
             customer_id = uuid.UUID(alias)
         except ValueError:
             raise NotFound("customer alias", alias) from None
-        row = repository.get(reads, who.account_id, customer_id)
-    if row is None:
+        rows = repository.by_id_with_contacts(reads, who.account_id, customer_id)
+    if not rows:
         raise NotFound("customer alias", alias)
-    people = contacts.live_of_one(reads, who.account_id, row.id)
-    primary = next((p for p in people if p.billing_preference == BillingPreference.PRIMARY), None)
-    billed = [
-        p.email for p in people if p.billing_preference in (BillingPreference.PRIMARY, BillingPreference.STANDARD)
-    ]
+    row = rows[0]
+    people = [r for r in rows if r.contact_id is not None]
+    primary = next((p for p in people if p.contact_billing_preference == BillingPreference.PRIMARY), None)
+    billed = [p.contact_email for p in people if p.contact_billing_preference in _BILLED]
     return wire.Customer20240509(
         id=str(row.id),
         created_at=clock.iso(row.created_at),
         legal_name=row.legal_name,
         address=_address_wire(row),
-        email=primary.email if primary else "",
+        email=primary.contact_email if primary else "",
         integration_ids=_links_wire(row),
         billing_emails=billed,
         tax_status=TaxStatus(row.tax_status),
-        contact_name=primary.name if primary else None,
+        contact_name=primary.contact_name if primary else None,
         url=row.url,
         label=row.label,
         archived_at=clock.maybe_iso(row.archived_at),

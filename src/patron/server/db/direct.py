@@ -8,10 +8,12 @@ On the hottest paths (authentication, get by alias) that overhead was most of a 
   result processors for its column types, so rows hold exactly the values `tx.execute`
   would give (UUIDs, aware UTC datetimes, parsed JSON), as named tuples. It runs in any
   transaction: a SQLAlchemy `Connection` (on its driver connection) or a `Snapshot`.
-- `Snapshot` is a read-only transaction. On SQLite it is a plain driver connection kept
-  per thread (outside the pool: no checkout), read-only (`PRAGMA query_only`), in a
+- `Snapshot` is where the hottest reads run. On SQLite it is a plain driver connection
+  kept per thread (outside the pool: no checkout), read-only (`PRAGMA query_only`), in a
   deferred transaction, which in WAL mode reads one consistent snapshot. On PostgreSQL it
-  is an ordinary pooled read transaction.
+  is a connection from a small pool of its own, in autocommit (each statement its own
+  transaction: one round trip, no BEGIN/COMMIT) and without a ping before checkout (a
+  connection the server closed is replaced and the statement run again).
 
 Failures surface as SQLAlchemy's `DBAPIError`, so the transaction boundary classifies them
 as usual (a lost database is a 503).
@@ -70,15 +72,15 @@ class Direct:
 
     def all(self, reads: Reads, params: Mapping[str, Any]) -> list[Any]:
         plan = self.plan(reads.dialect)
-        cursor = _cursor(reads)
+        arguments = _arguments(plan, params)
         try:
-            cursor.execute(plan.sql, _arguments(plan, params))
-            fetched = cursor.fetchall()
-        except Exception as exc:
-            _reraise(exc, plan.sql, reads)
-            raise
-        finally:
-            cursor.close()
+            fetched = _run(reads, plan.sql, arguments)
+        except DBAPIError as exc:
+            # A snapshot that can start over on a new connection (PostgreSQL, where each
+            # statement is its own transaction) runs the statement once more.
+            if not (isinstance(reads, Snapshot) and reads.recover is not None and reads.recover(exc)):
+                raise
+            fetched = _run(reads, plan.sql, arguments)
         results = plan.results
         if not any(results):
             return [plan.row(values) for values in fetched]
@@ -92,7 +94,8 @@ class Direct:
             for values in fetched
         ]
 
-    def first(self, reads: Reads, params: Mapping[str, Any]) -> Any | None:
+    def first(self, reads: Reads, params: Mapping[str, Any]) -> Any:
+        """The first row, or None."""
         rows = self.all(reads, params)
         return rows[0] if rows else None
 
@@ -108,12 +111,32 @@ def _arguments(plan: _Plan, params: Mapping[str, Any]) -> Any:
     return {name: value(name) for name in params}
 
 
-class Snapshot:
-    """A read-only transaction on a driver connection (see `Database.snapshot`)."""
+def _run(reads: Reads, sql: str, arguments: Any) -> list[Any]:
+    cursor = _cursor(reads)
+    try:
+        cursor.execute(sql, arguments)
+        rows: list[Any] = cursor.fetchall()
+    except Exception as exc:
+        _reraise(exc, sql, reads)
+        raise
+    finally:
+        cursor.close()
+    return rows
 
-    def __init__(self, dialect: Dialect, driver_connection: Any) -> None:
+
+class Snapshot:
+    """A read-only transaction on a driver connection (see `Database.snapshot`).
+
+    `recover(error)`, when given, is asked once after a statement failed: True when it
+    replaced `driver_connection` with a working one and the statement may run again.
+    """
+
+    def __init__(
+        self, dialect: Dialect, driver_connection: Any, recover: Callable[[DBAPIError], bool] | None = None
+    ) -> None:
         self.dialect = dialect
         self.driver_connection = driver_connection
+        self.recover = recover
 
 
 Reads = Connection | Snapshot

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, pool
+from sqlalchemy import Connection, Engine, PoolProxiedConnection, create_engine, event, pool
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from patron.server.db.direct import Reads, SQLiteReaders
+from patron.server.db.direct import Reads, Snapshot, SQLiteReaders
 from patron.server.errors import Unavailable
 
 WRITE = "patron_write"
@@ -34,6 +34,7 @@ def make_engine(
     busy_timeout_ms: int = 10_000,
     connect_timeout: float = 3.0,
     statement_timeout_ms: int = 0,
+    snapshots: bool = False,
 ) -> Engine:
     """Build an engine; SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for writes.
 
@@ -41,6 +42,10 @@ def make_engine(
     is gone or stuck: `connect_timeout` to open a connection, `statement_timeout_ms` per
     statement (0: none), TCP keepalives and a TCP user timeout for a server that vanishes
     without closing its connections. Values given in the URL's query win.
+
+    `snapshots=True` builds the PostgreSQL engine for `Database.snapshot` instead: every
+    statement in its own transaction (autocommit), and no ping before each checkout (a
+    broken connection is dropped when it fails; see `Database.snapshot`).
     """
     url = normalise_url(url)
     parsed = make_url(url)
@@ -61,8 +66,9 @@ def make_engine(
             pool_size=pool_size,
             max_overflow=0,
             pool_timeout=pool_timeout,
-            pool_pre_ping=True,
+            pool_pre_ping=not snapshots,
             connect_args=_postgresql_connect_args(dict(parsed.query), connect_timeout, statement_timeout_ms),
+            **({"isolation_level": "AUTOCOMMIT"} if snapshots else {}),
         )
     raise ValueError(f"unsupported database URL {parsed.render_as_string(hide_password=True)!r}")
 
@@ -182,36 +188,91 @@ def _is_unavailable(exc: DBAPIError) -> bool:
 
 
 class Database:
-    """The engine and server key a running patron works with; hands out transactions."""
+    """The engine and server key a running patron works with; hands out transactions.
 
-    def __init__(self, engine: Engine, key: bytes, *, busy_timeout_ms: int = 10_000) -> None:
+    `snapshots`: on PostgreSQL, a second engine for `snapshot` (see `make_engine`); without
+    it a snapshot is an ordinary read transaction.
+    """
+
+    def __init__(
+        self, engine: Engine, key: bytes, *, busy_timeout_ms: int = 10_000, snapshots: Engine | None = None
+    ) -> None:
         self.engine = engine
         self.key = key
         self._readers = SQLiteReaders(engine, busy_timeout_ms) if SQLiteReaders.usable(engine) else None
+        self._snapshots = snapshots
 
     def read(self) -> AbstractContextManager[Connection]:
         return transaction(self.engine, write=False)
 
     @contextmanager
     def snapshot(self) -> Iterator[Reads]:
-        """A read-only transaction for `direct.Direct` statements only: the cheapest way to
-        read (see `direct`). On PostgreSQL, an ordinary read transaction."""
-        if self._readers is None:
+        """A read-only block for `direct.Direct` statements only: the cheapest way to read
+        (see `direct`). SQLite: one consistent snapshot for the block. PostgreSQL with a
+        snapshot engine: each statement reads what is committed when it runs (autocommit,
+        one round trip per statement), so reads that must agree go in one statement."""
+        if self._readers is not None:
+            try:
+                with self._readers.snapshot() as snapshot:
+                    yield snapshot
+            except DBAPIError as exc:
+                if _is_unavailable(exc):
+                    raise Unavailable("the database is unavailable") from exc
+                raise
+        elif self._snapshots is not None:
+            engine = self._snapshots
+            # The pool hands out the driver's own error when it cannot connect.
+            cannot_connect = (DBAPIError, PoolTimeout, engine.dialect.loaded_dbapi.Error)
+            try:
+                pooled = engine.raw_connection()
+            except cannot_connect as exc:
+                raise Unavailable("the database is unavailable") from exc
+            snapshot = Snapshot(engine.dialect, pooled.driver_connection)
+            held: list[PoolProxiedConnection] = [pooled]  # the connection in use, if any
+
+            def drop(error: DBAPIError) -> None:
+                # A database that went away broke the pool's other connections too.
+                held.pop().invalidate(error)
+                engine.dispose()
+
+            def recover(error: DBAPIError) -> bool:
+                # No ping before checkout, so a connection the server closed meanwhile
+                # (restart, idle timeout, failover) fails its first statement: drop it,
+                # connect afresh, and let the statement run once more. Each statement is
+                # its own transaction, so running it again is safe. Once per snapshot.
+                snapshot.recover = None
+                if not _is_unavailable(error):
+                    return False
+                drop(error)
+                try:
+                    held.append(engine.raw_connection())
+                except cannot_connect:
+                    return False  # still away: the statement's error stands (a 503)
+                snapshot.driver_connection = held[0].driver_connection
+                return True
+
+            snapshot.recover = recover
+            try:
+                yield snapshot
+            except DBAPIError as exc:
+                if _is_unavailable(exc):
+                    if held:
+                        drop(exc)
+                    raise Unavailable("the database is unavailable") from exc
+                raise
+            finally:
+                if held:
+                    held[0].close()
+        else:
             with self.read() as tx:
                 yield tx
-            return
-        try:
-            with self._readers.snapshot() as snapshot:
-                yield snapshot
-        except DBAPIError as exc:
-            if _is_unavailable(exc):
-                raise Unavailable("the database is unavailable") from exc
-            raise
 
     def close(self) -> None:
         """Close the snapshot connections and the pool."""
         if self._readers is not None:
             self._readers.close()
+        if self._snapshots is not None:
+            self._snapshots.dispose()
         self.engine.dispose()
 
     def write(self) -> AbstractContextManager[Connection]:
