@@ -35,6 +35,7 @@ from patron.server.accounts.service import Principal
 from patron.server.app import database_for
 from patron.server.config import Settings
 from patron.server.customers import bulk, service
+from patron.server.db import bulk as load
 from patron.server.db import maintenance, migrate
 from patron.server.db.engine import Database
 from patron.wire import models as wire
@@ -268,6 +269,7 @@ def import_customers(
     if kind not in {"jsonl", "csv"}:
         raise _fail(f"unknown format {kind!r}: use jsonl or csv")
     db, who = _open(database, account)
+    load.tune_engine_for_load(db.engine)
     dialect = db.engine.dialect.name
     loaders = bulk.loaders(dialect)
     rejected_path = rejected or file.with_name(file.name + ".rejected.jsonl")
