@@ -20,7 +20,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,11 +34,11 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PATRON = [sys.executable, "-m", "patron"]
-KEY = "bench-server-key"
 TICKS = os.sysconf("SC_CLK_TCK")
 
 sys.path.insert(0, str(ROOT / "bench"))
 import dataset  # noqa: E402
+from run import env, free_port  # noqa: E402
 
 WRITE_LUA = """
 local counter = 0
@@ -70,17 +69,6 @@ end
 
 def log(message: str) -> None:
     print(f"[scaling {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def env() -> dict[str, str]:
-    return {**os.environ, "PATRON_SECRET_KEY": KEY, "PATRON_BOOTSTRAP": "false"}
 
 
 def patron(*args: str, cwd: Path) -> str:
