@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from litestar.testing import TestClient
 from typer.testing import CliRunner
 
 from patron.cli.main import app as cli
+from patron.cli.main import main
 from patron.server.app import create_app
 from patron.server.config import Settings
 from tests.conftest import SECRET_KEY
@@ -114,3 +116,20 @@ class TestDatabase:
         key_file = tmp_path / "patron.key"
         assert key_file.stat().st_mode & 0o777 == 0o600
         assert len(key_file.read_text().strip()) >= 43
+
+
+class TestFailures:
+    def test_an_unreachable_database_is_one_line_not_a_traceback(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        monkeypatch.setenv("PATRON_SECRET_KEY", SECRET_KEY)
+        monkeypatch.delenv("PATRON_DEBUG", raising=False)
+        missing = tmp_path / "no-such-directory" / "patron.db"
+        monkeypatch.setattr(sys, "argv", ["patron", "accounts", "create", "acme", "--database", f"sqlite:///{missing}"])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert exited.value.code == 1
+        stderr = capsys.readouterr().err
+        assert "error: the database refused or could not be reached: unable to open database file" in stderr
+        assert "Traceback" not in stderr
+        assert "PATRON_DEBUG=1" in stderr

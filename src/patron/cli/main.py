@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from patron.cli.transfer import export_app, import_app
 from patron.server import errors
@@ -189,4 +190,20 @@ def _print_credential(new: accounts.NewCredential, *, as_json: bool) -> None:
 
 
 def main() -> None:
-    app()
+    """The `patron` command. A failure the user can act on (the database cannot be reached
+    or refuses, a file cannot be read) is one line on stderr and exit code 1, not a
+    traceback; `PATRON_DEBUG=1` shows the traceback."""
+    try:
+        app()
+    except (DBAPIError, errors.Unavailable, OSError) as exc:
+        if os.environ.get("PATRON_DEBUG"):
+            raise
+        if isinstance(exc, DBAPIError):
+            reason = f"the database refused or could not be reached: {str(exc.orig).strip().splitlines()[0]}"
+        elif isinstance(exc, errors.Unavailable):
+            reason = exc.message
+        else:
+            reason = str(exc)
+        err.print(f"[red]error:[/red] {reason}", highlight=False, soft_wrap=True)
+        err.print("(set PATRON_DEBUG=1 to see the traceback)", style="dim")
+        sys.exit(1)
