@@ -125,7 +125,8 @@ def _run(reads: Reads, sql: str, arguments: Any) -> list[Any]:
 
 
 class Snapshot:
-    """A read-only transaction on a driver connection (see `Database.snapshot`).
+    """A driver connection that snapshot reads run on (see the module docstring and
+    `Database.snapshot`).
 
     `recover(error)`, when given, is asked once after a statement failed: True when it
     replaced `driver_connection` with a working one and the statement may run again.
@@ -169,9 +170,15 @@ class SQLiteReaders:
 
     @staticmethod
     def usable(engine: Engine) -> bool:
-        """A file database (an in-memory one is private to each connection)."""
+        """A plain file database: an in-memory one is private to each connection, and a URI
+        filename (`?uri=true`) is left to the pool, which knows how to open it."""
         database = engine.url.database or ""
-        return engine.dialect.name == "sqlite" and database not in ("", ":memory:") and "mode=memory" not in database
+        return (
+            engine.dialect.name == "sqlite"
+            and database not in ("", ":memory:")
+            and "mode=memory" not in database
+            and "uri" not in engine.url.query
+        )
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)

@@ -230,6 +230,10 @@ class Database:
             snapshot = Snapshot(engine.dialect, pooled.driver_connection)
             held: list[PoolProxiedConnection] = [pooled]  # the connection in use, if any
 
+            def broken() -> bool:
+                # psycopg marks a connection broken when the server closed it under us.
+                return bool(getattr(snapshot.driver_connection, "broken", False))
+
             def drop(error: DBAPIError) -> None:
                 # A database that went away broke the pool's other connections too.
                 held.pop().invalidate(error)
@@ -239,9 +243,10 @@ class Database:
                 # No ping before checkout, so a connection the server closed meanwhile
                 # (restart, idle timeout, failover) fails its first statement: drop it,
                 # connect afresh, and let the statement run once more. Each statement is
-                # its own transaction, so running it again is safe. Once per snapshot.
+                # its own transaction, so running it again is safe. Once per snapshot, and
+                # only for a broken connection (a statement timeout is not run again).
                 snapshot.recover = None
-                if not _is_unavailable(error):
+                if not broken():
                     return False
                 drop(error)
                 try:
@@ -255,9 +260,9 @@ class Database:
             try:
                 yield snapshot
             except DBAPIError as exc:
+                if held and broken():
+                    drop(exc)
                 if _is_unavailable(exc):
-                    if held:
-                        drop(exc)
                     raise Unavailable("the database is unavailable") from exc
                 raise
             finally:
