@@ -295,7 +295,6 @@ def import_customers(
         task = progress.add_task("import", total=total_bytes, rows=0, rate=0.0)
         for read, batch in batches:
             with db.write() as tx:
-                bulk.tune(tx)
                 outcome = bulk.store(tx, who, batch, loaders, created=created)
             for line, reason, raw in outcome.rejected:
                 _reject(rejects, line, reason, raw)

@@ -263,11 +263,6 @@ def loaders(dialect: str) -> repository.Loaders:
     return repository.loaders(dialect)
 
 
-def tune(tx: Connection) -> None:
-    """Make this transaction faster at a bulk load (see `db.bulk.tune_for_load`)."""
-    repository.tune_for_load(tx)
-
-
 def import_batch(
     tx: Connection, who: Principal, rows: Sequence[tuple[int, wire.CreateOrUpdateCustomerRequest]]
 ) -> BatchResult:

@@ -331,10 +331,6 @@ def loaders(dialect: str) -> Loaders:
     )
 
 
-def tune_for_load(tx: Connection) -> None:
-    bulk.tune_for_load(tx)
-
-
 # One query, one parameter for a whole import batch: a JSON array on SQLite, an array on
 # PostgreSQL (thousands of bound values cost more to pass than the lookup itself).
 _LIVE_ALIAS_OWNERS = {

@@ -115,28 +115,24 @@ class Loader:
                 copy.write_row(row)
 
 
-def tune_for_load(tx: Connection) -> None:
-    """Settings for a bulk load's transaction. SQLite: a larger page cache and fewer
-    checkpoints for this connection. PostgreSQL: the commit does not wait for its WAL
-    to reach the disk (`synchronous_commit = off`; SQLite's equivalent is set by
-    `tune_engine_for_load`, outside any transaction). A crash or power loss can lose the
-    last batches of an import, never corrupt anything, and running the import again
-    restores them."""
-    if tx.dialect.name == "sqlite":
-        tx.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
-        tx.exec_driver_sql(f"PRAGMA wal_autocheckpoint={SQLITE_LOAD_CHECKPOINT_PAGES}")
-    elif tx.dialect.name == "postgresql":
-        tx.exec_driver_sql("SET LOCAL synchronous_commit = off")
-
-
 def tune_engine_for_load(engine: Engine) -> None:
-    """For an engine that only loads (the import command): on SQLite, commits that do not
-    wait for the disk (`synchronous = NORMAL`: in WAL mode the disk is synced at
-    checkpoints only). SQLite takes this setting only outside a transaction, so it is set
-    on every checkout."""
-    if engine.dialect.name != "sqlite":
-        return
+    """Settings for an engine that only loads (the import command), on each of its
+    connections: on SQLite a larger page cache, fewer WAL checkpoints, and commits that do
+    not wait for the disk (`synchronous = NORMAL`: in WAL mode the disk is synced at
+    checkpoints only); on PostgreSQL, commits that do not wait for their WAL to reach the
+    disk (`synchronous_commit = off`). A crash or power loss can lose the last batches of
+    an import, never corrupt anything, and running the import again restores them.
+    Connections the engine opened before (migrations) are closed, so every later one is
+    tuned."""
 
-    @event.listens_for(engine, "checkout")
-    def _no_sync_per_commit(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+    @event.listens_for(engine, "connect")
+    def _for_load(dbapi_connection: Any, _record: Any) -> None:
+        if engine.dialect.name == "sqlite":
+            dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KIB}")
+            dbapi_connection.execute(f"PRAGMA wal_autocheckpoint={SQLITE_LOAD_CHECKPOINT_PAGES}")
+            dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+        elif engine.dialect.name == "postgresql":
+            dbapi_connection.execute("SET synchronous_commit = off")
+            dbapi_connection.commit()
+
+    engine.dispose()
