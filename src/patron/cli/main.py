@@ -16,10 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from patron.cli.transfer import export_app, import_app
 from patron.server import errors
 from patron.server.accounts import service as accounts
-from patron.server.app import database_for
 from patron.server.config import Settings
 from patron.server.db import maintenance, migrate
-from patron.server.db.engine import Database
+from patron.server.db.engine import Database, open_database
 from patron.server.validation import parse_id
 
 app = typer.Typer(help="patron: a self-hostable server for Sequence's Customers API.", no_args_is_help=True)
@@ -47,7 +46,7 @@ def _settings(database: str | None) -> Settings:
 
 def _open(database: str | None, *, upgrade: bool = True) -> Database:
     settings = _settings(database)
-    db = database_for(settings)
+    db = open_database(settings)
     if upgrade:
         migrate.upgrade(db.engine)
     return db
@@ -70,7 +69,7 @@ def serve(
     from granian.constants import Interfaces
 
     settings = _settings(database)
-    db = database_for(settings)
+    db = open_database(settings)
     migrate.upgrade(db.engine)
     maintenance.refresh_statistics(db.engine)
     base = f"http://{host}:{port}/api"

@@ -31,13 +31,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from patron.server.accounts import repository as accounts
-from patron.server.accounts.service import Principal
-from patron.server.app import database_for
+from patron.server.auth import Principal
 from patron.server.config import Settings
-from patron.server.customers import bulk, service
+from patron.server.customers import bulk, export
 from patron.server.db import bulk as load
 from patron.server.db import maintenance, migrate
-from patron.server.db.engine import Database
+from patron.server.db.engine import Database, open_database
 from patron.wire import models as wire
 
 import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
@@ -65,7 +64,7 @@ READ_AHEAD = 3
 
 
 def _open(database: str | None, account: str) -> tuple[Database, Principal]:
-    db = database_for(Settings.from_env(database_url=database))
+    db = open_database(Settings.from_env(database_url=database))
     migrate.upgrade(db.engine)
     try:
         account_id = uuid.UUID(account)
@@ -338,19 +337,30 @@ def export_customers(
         writer = csv.writer(sink) if file_format == "csv" else None
         if writer is not None:
             writer.writerow(["id", "createdAt", "archivedAt", *CSV_COLUMNS])
-        for batch in service.export_batches(db.read, who.account_id):
-            for customer, aliases in batch:
-                if writer is not None:
-                    writer.writerow(_csv_row(customer, aliases))
-                else:
-                    document = msgspec.to_builtins(customer)
-                    document["customerAliases"] = aliases
-                    sink.write(json.dumps(document, ensure_ascii=False) + "\n")
-                count += 1
+        for customer, aliases in _exported(db, who):
+            if writer is not None:
+                writer.writerow(_csv_row(customer, aliases))
+            else:
+                document = msgspec.to_builtins(customer)
+                document["customerAliases"] = aliases
+                sink.write(json.dumps(document, ensure_ascii=False) + "\n")
+            count += 1
     finally:
         if output:
             sink.close()
     err.print(f"exported {count:,} customers")
+
+
+def _exported(db: Database, who: Principal) -> Iterator[tuple[wire.Customer, list[str]]]:
+    """Every customer of the account with its aliases, a batch per short transaction."""
+    after: export.Position | None = None
+    while True:
+        with db.read() as tx:
+            batch = export.batch(tx, who.account_id, after=after)
+        if batch.end is None:
+            return
+        yield from batch.customers
+        after = batch.end
 
 
 def _csv_row(customer: wire.Customer, aliases: list[str]) -> list[str]:

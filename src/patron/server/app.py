@@ -16,7 +16,7 @@ from patron.server.aliases.routes import ROUTES as ALIAS_ROUTES
 from patron.server.config import Settings
 from patron.server.contacts.routes import ROUTES as CONTACT_ROUTES
 from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
-from patron.server.db.engine import Database, make_engine
+from patron.server.db.engine import Database, open_database
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
 from patron.server.web.deps import provide_database, provide_principal
 from patron.server.web.edge import edge_middleware, stamp_response
@@ -24,25 +24,6 @@ from patron.server.web.errors import EXCEPTION_HANDLERS
 from patron.wire import API_VERSION
 
 MAX_BODY_BYTES = 1024 * 1024
-# Snapshot reads run inline on the event loop, one at a time: two connections suffice.
-SNAPSHOT_POOL_SIZE = 2
-
-
-def database_for(settings: Settings) -> Database:
-    options: dict[str, Any] = {
-        "pool_timeout": settings.pool_timeout,
-        "busy_timeout_ms": settings.busy_timeout_ms,
-        "connect_timeout": settings.connect_timeout,
-        "statement_timeout_ms": settings.statement_timeout_ms,
-    }
-    engine = make_engine(settings.database_url, pool_size=settings.pool_size, **options)
-    # PostgreSQL: a few more connections for snapshot reads (authentication, by-alias).
-    snapshots = (
-        make_engine(settings.database_url, pool_size=SNAPSHOT_POOL_SIZE, snapshots=True, **options)
-        if engine.dialect.name == "postgresql"
-        else None
-    )
-    return Database(engine, settings.secret_key.encode(), busy_timeout_ms=settings.busy_timeout_ms, snapshots=snapshots)
 
 
 @get("/livez", include_in_schema=False, sync_to_thread=False)
@@ -67,7 +48,7 @@ def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
     """Build the app. The caller owns migrations (run them before serving)."""
-    database = database or database_for(settings)
+    database = database or open_database(settings)
     api = Router(
         path="/api",
         route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES],

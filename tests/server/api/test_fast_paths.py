@@ -12,7 +12,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import event
 
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.customers import bulk
 from patron.server.db.engine import Database
 from patron.wire import models as wire

@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.customers import service
 from patron.server.db.engine import Database
 from patron.wire import models as wire

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from patron.server import clock
 from patron.server.accounts import repository
+from patron.server.auth import Principal
 from patron.server.db.direct import Reads
 from patron.server.errors import InvalidInput, NotFound, Unauthenticated
 
@@ -22,14 +23,6 @@ _SUFFIX_BYTES = 8
 _SECRET_BYTES = 32
 # One message for every authentication failure, so none tells an attacker more than another.
 BAD_CREDENTIALS = "missing or invalid credentials: send HTTP Basic with clientId:clientSecret"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the account every object of the request belongs to."""
-
-    account_id: uuid.UUID
-    client_id: str
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ import msgspec
 from litestar import Request, Response, delete, get, post, put
 from litestar.params import Parameter
 
-from patron.server.accounts.service import Principal
 from patron.server.aliases import service
+from patron.server.auth import Principal
 from patron.server.db.engine import Database
 from patron.server.idempotency import service as idempotency
 from patron.server.web.deps import errors

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 
 from patron.server import clock, validation
-from patron.server.accounts.service import Principal
 from patron.server.aliases import repository
+from patron.server.auth import Principal
 from patron.server.customers import repository as customers
 from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, read_cursor
 from patron.server.errors import Conflict, InvalidInput, NotFound
@@ -128,6 +128,11 @@ def list_page(
         items=[_response(row) for row in page.rows],
         pagination=wire.Pagination(total_result_size=repository.count(tx, query), after=page.after, before=page.before),
     )
+
+
+def values_of(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Every live alias value of each customer, oldest first."""
+    return repository.live_values_for(tx, account_id, customer_ids)
 
 
 def _get(tx: Connection, who: Principal, alias_id: uuid.UUID) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import get, post, put
 from litestar.params import Parameter
 
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.contacts import service
 from patron.server.db.engine import Database
 from patron.server.web.deps import errors

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from patron.server import clock, validation
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.contacts import repository
 from patron.server.customers import repository as customers
 from patron.server.errors import InvalidInput, NotFound

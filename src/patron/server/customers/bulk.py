@@ -26,7 +26,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from patron.server import clock, validation
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.customers import repository, service
 from patron.server.errors import PatronError
 from patron.wire import models as wire

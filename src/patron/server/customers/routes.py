@@ -10,7 +10,7 @@ from litestar import Request, get, post, put
 from litestar.concurrency import sync_to_thread
 from litestar.params import Parameter
 
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.customers import service
 from patron.server.db.engine import Database
 from patron.server.web.deps import caller, errors

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,9 +13,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import Connection, false
 
 from patron.server import clock, validation
-from patron.server.accounts.service import Principal
 from patron.server.aliases import service as aliases
-from patron.server.aliases.repository import live_values_for as alias_values_of
+from patron.server.auth import Principal
 from patron.server.contacts import service as contacts
 from patron.server.customers import repository
 from patron.server.db.direct import Reads
@@ -477,23 +475,3 @@ DENSE_MATCHES = 50
 
 def property_keys(tx: Connection, who: Principal) -> wire.CustomPropertyKeys:
     return wire.CustomPropertyKeys(items=repository.property_keys(tx, who.account_id))
-
-
-def export_batches(
-    tx_factory: Callable[[], AbstractContextManager[Connection]], account_id: uuid.UUID, *, size: int = 1000
-) -> Iterator[list[tuple[wire.Customer, list[str]]]]:
-    """Every customer of the account in creation order, in batches of (customer, aliases).
-
-    Each batch is read in its own short transaction from `tx_factory()`, so an export of
-    any size holds neither a long transaction nor more than one batch in memory.
-    """
-    after: tuple[Any, uuid.UUID] | None = None
-    while True:
-        with tx_factory() as tx:
-            rows = repository.batch_after(tx, account_id, after, size)
-            if not rows:
-                return
-            customers = render(tx, account_id, rows)
-            held = alias_values_of(tx, account_id, [row.id for row in rows])
-        yield [(customer, held[row.id]) for customer, row in zip(customers, rows, strict=True)]
-        after = (rows[-1].created_at, rows[-1].id)

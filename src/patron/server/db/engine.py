@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from patron.server.config import Settings
 from patron.server.db.direct import Reads, Snapshot, SQLiteReaders
 from patron.server.errors import Unavailable
 
@@ -291,3 +292,25 @@ class Database:
         except (Unavailable, DBAPIError):
             return False
         return True
+
+
+# Snapshot reads run inline on the event loop, one at a time: two connections suffice.
+SNAPSHOT_POOL_SIZE = 2
+
+
+def open_database(settings: Settings) -> Database:
+    """The database `settings` name, with its snapshot connections (see `Database`)."""
+    options: dict[str, Any] = {
+        "pool_timeout": settings.pool_timeout,
+        "busy_timeout_ms": settings.busy_timeout_ms,
+        "connect_timeout": settings.connect_timeout,
+        "statement_timeout_ms": settings.statement_timeout_ms,
+    }
+    engine = make_engine(settings.database_url, pool_size=settings.pool_size, **options)
+    # PostgreSQL: a few more connections for snapshot reads (authentication, by-alias).
+    snapshots = (
+        make_engine(settings.database_url, pool_size=SNAPSHOT_POOL_SIZE, snapshots=True, **options)
+        if engine.dialect.name == "postgresql"
+        else None
+    )
+    return Database(engine, settings.secret_key.encode(), busy_timeout_ms=settings.busy_timeout_ms, snapshots=snapshots)

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import Connection
 
 from patron.server import clock
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.errors import IdempotencyMismatch, InvalidInput
 from patron.server.idempotency import repository
 

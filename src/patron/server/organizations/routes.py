@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import post, put
 
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.db.engine import Database
 from patron.server.organizations import service
 from patron.server.web.deps import errors

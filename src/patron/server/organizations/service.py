@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection
 
 from patron.server import clock, validation
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.customers import repository as customers
 from patron.server.errors import Conflict, InvalidInput, NotFound
 from patron.server.organizations import repository

@@ -8,7 +8,7 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
-from patron.server.accounts.service import Principal
+from patron.server.auth import Principal
 from patron.server.db.engine import Database
 from patron.wire import models as wire
 
