@@ -6,7 +6,6 @@ from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.response_cache import ResponseCacheConfig
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
@@ -18,7 +17,7 @@ from patron.server.contacts.routes import ROUTES as CONTACT_ROUTES
 from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, open_database
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
-from patron.server.web.deps import provide_database, provide_principal
+from patron.server.web import route
 from patron.server.web.edge import edge_middleware, stamp_response
 from patron.server.web.errors import EXCEPTION_HANDLERS
 from patron.wire import API_VERSION
@@ -33,9 +32,9 @@ def livez() -> dict[str, str]:
 
 
 @get("/readyz", include_in_schema=False, sync_to_thread=True)
-def readyz(db: Database) -> Response[dict[str, str]]:
+def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     """Ready when the database answers; 503 (and `Retry-After`) while it does not."""
-    if db.ping():
+    if route.database(request).ping():
         return Response({"status": "ok"})
     return Response({"status": "unavailable", "reason": "database"}, status_code=503, headers={"Retry-After": "1"})
 
@@ -52,7 +51,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     api = Router(
         path="/api",
         route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES],
-        dependencies={"who": Provide(provide_principal, sync_to_thread=False)},
         security=[{"basicAuth": []}],
     )
     openapi = OpenAPIConfig(
@@ -71,7 +69,6 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     )
     app = Litestar(
         route_handlers=[api, livez, readyz, openapi_document],
-        dependencies={"db": Provide(provide_database, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[edge_middleware(database)],
         before_send=[stamp_response],

@@ -150,12 +150,12 @@ class TestDenseNameFragments:
     def test_a_fragment_most_names_hold_pages_like_a_rare_one(
         self, client: Client, account: Account, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from patron.server.customers import service
+        from patron.server.customers import listing
 
         made = {create_customer(client, account.headers, legalName=f"Acme {i} Widgets")["id"] for i in range(6)}
         create_customer(client, account.headers, legalName="Unrelated")
         for dense in (1, 10_000):  # never / always read by walking the sort index
-            monkeypatch.setattr(service, "DENSE_MATCHES", dense)
+            monkeypatch.setattr(listing, "DENSE_MATCHES", dense)
             forward, backward = walk(client, account, legalName="WIDGET", limit=4)
             assert sorted(forward) == sorted(made)
             assert backward == forward

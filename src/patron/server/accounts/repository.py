@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from patron.server.db import Record, tables
+from patron.server.db import tables
 from patron.server.db.direct import Direct, Reads
+
+
+class AccountRow(NamedTuple):
+    id: uuid.UUID
+    name: str
+    created_at: datetime
+
+
+class StoredCredential(NamedTuple):
+    secret_hash: str
+    revoked_at: datetime | None
+
+
+class CredentialRow(NamedTuple):
+    client_id: str
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 def insert_account(tx: Connection, *, account_id: uuid.UUID, name: str, now: datetime) -> None:
     tx.execute(insert(tables.account).values(id=account_id, name=name, created_at=now))
 
 
-def get_account(tx: Connection, account_id: uuid.UUID) -> Record | None:
+def get_account(tx: Connection, account_id: uuid.UUID) -> AccountRow | None:
     query = select(tables.account.c.id, tables.account.c.name, tables.account.c.created_at)
-    return tx.execute(query.where(tables.account.c.id == account_id)).first()
+    row = tx.execute(query.where(tables.account.c.id == account_id)).first()
+    return AccountRow._make(row) if row is not None else None
 
 
 def count_accounts(tx: Connection) -> int:
@@ -44,18 +62,19 @@ _FIND_CREDENTIAL = Direct(
 )
 
 
-def find_credential(reads: Reads, account_id: uuid.UUID, client_id: str) -> Any | None:
-    return _FIND_CREDENTIAL.first(reads, {"account_id": account_id, "client_id": client_id})
+def find_credential(reads: Reads, account_id: uuid.UUID, client_id: str) -> StoredCredential | None:
+    row = _FIND_CREDENTIAL.first(reads, {"account_id": account_id, "client_id": client_id})
+    return StoredCredential._make(row) if row is not None else None
 
 
-def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[Record]:
+def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[CredentialRow]:
     c = tables.credential.c
     query = (
         select(c.client_id, c.created_at, c.revoked_at)
         .where(c.account_id == account_id)
         .order_by(c.created_at, c.client_id)
     )
-    return list(tx.execute(query))
+    return [CredentialRow._make(row) for row in tx.execute(query)]
 
 
 def revoke_credential(tx: Connection, account_id: uuid.UUID, client_id: str, now: datetime) -> int:

@@ -7,12 +7,12 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Connection
 
 from patron.server import clock
 from patron.server.accounts import repository
+from patron.server.accounts.repository import CredentialRow
 from patron.server.auth import Principal
 from patron.server.db.direct import Reads
 from patron.server.errors import InvalidInput, NotFound, Unauthenticated
@@ -30,13 +30,6 @@ class NewCredential:
     account_id: uuid.UUID
     client_id: str
     client_secret: str
-
-
-@dataclass(frozen=True)
-class CredentialInfo:
-    client_id: str
-    created_at: datetime
-    revoked_at: datetime | None
 
 
 def hash_secret(key: bytes, secret: str) -> str:
@@ -68,10 +61,10 @@ def create_credential(tx: Connection, key: bytes, account_id: uuid.UUID) -> NewC
     return NewCredential(account_id=account_id, client_id=client_id, client_secret=secret)
 
 
-def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[CredentialInfo]:
+def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[CredentialRow]:
     if repository.get_account(tx, account_id) is None:
         raise NotFound("account", str(account_id))
-    return [CredentialInfo(*row) for row in repository.list_credentials(tx, account_id)]
+    return repository.list_credentials(tx, account_id)
 
 
 def revoke_credential(tx: Connection, client_id: str) -> None:

@@ -2,41 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Select, String, Uuid, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from patron.server.db import Record, tables
+from patron.server.db import tables
 from patron.server.errors import Conflict
 
 a = tables.customer_alias.c
 
-COLUMNS = (a.id, a.account_id, a.customer_id, a.value, a.label, a.created_at, a.deleted_at)
+
+class AliasRow(NamedTuple):
+    id: uuid.UUID
+    account_id: uuid.UUID
+    customer_id: uuid.UUID
+    value: str
+    label: str | None
+    created_at: datetime
+    deleted_at: datetime | None
 
 
-def insert_alias(
-    tx: Connection,
-    *,
-    account_id: uuid.UUID,
-    alias_id: uuid.UUID,
-    customer_id: uuid.UUID,
-    value: str,
-    label: str | None,
-    now: datetime,
-) -> None:
-    """Insert a live alias; the unique index decides races, a loser gets `Conflict`."""
-    statement = insert(tables.customer_alias).values(
-        account_id=account_id,
-        id=alias_id,
-        customer_id=customer_id,
-        value=value,
-        label=label,
-        created_at=now,
-    )
+COLUMNS = tuple(a[name] for name in AliasRow._fields)
+
+
+def insert_alias(tx: Connection, values: Mapping[str, Any]) -> None:
+    """Insert a live alias built by `db.rows.alias`; the unique index decides races, a
+    loser gets `Conflict`."""
+    statement = insert(tables.customer_alias).values(**values)
+    value = values["value"]
     try:
         with tx.begin_nested():
             tx.execute(statement)
@@ -44,9 +42,10 @@ def insert_alias(
         raise Conflict(f"the alias {value!r} is already in use") from None
 
 
-def get_alias(tx: Connection, account_id: uuid.UUID, alias_id: uuid.UUID) -> Record | None:
+def get_alias(tx: Connection, account_id: uuid.UUID, alias_id: uuid.UUID) -> AliasRow | None:
     query = select(*COLUMNS).where(a.account_id == account_id, a.id == alias_id, a.deleted_at.is_(None))
-    return tx.execute(query).first()
+    row = tx.execute(query).first()
+    return AliasRow._make(row) if row is not None else None
 
 
 def live_values_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> set[str]:
@@ -54,13 +53,13 @@ def live_values_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID
     return set(tx.execute(query).scalars())
 
 
-def aliases_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> list[Record]:
+def aliases_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> list[AliasRow]:
     query = (
         select(*COLUMNS)
         .where(a.account_id == account_id, a.customer_id == customer_id, a.deleted_at.is_(None))
         .order_by(a.created_at, a.id)
     )
-    return list(tx.execute(query))
+    return [AliasRow._make(row) for row in tx.execute(query)]
 
 
 _CUSTOMER_OF_VALUE = select(a.customer_id).where(
@@ -96,10 +95,6 @@ def count(tx: Connection, query: Select[Any]) -> int:
     return int(tx.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
 
-def sort_columns() -> Sequence[Any]:
-    return (a.created_at, a.id)
-
-
 def live_values_for(
     tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[str]]:
@@ -114,3 +109,33 @@ def live_values_for(
         for row in tx.execute(query):
             result[row.customer_id].append(row.value)
     return result
+
+
+# One query, one parameter for a whole import batch: a JSON array on SQLite, an array on
+# PostgreSQL (thousands of bound values cost more to pass than the lookup itself).
+_LIVE_ALIAS_OWNERS = {
+    "sqlite": text(
+        "SELECT value, customer_id FROM customer_aliases WHERE account_id = :account_id "
+        "AND value IN (SELECT j.value FROM json_each(:values) AS j) AND deleted_at IS NULL"
+    ),
+    "postgresql": text(
+        "SELECT value, customer_id FROM customer_aliases WHERE account_id = :account_id "
+        "AND value = ANY(:values) AND deleted_at IS NULL"
+    ),
+}
+
+
+def owners_of(tx: Connection, account_id: uuid.UUID, values: Sequence[str]) -> dict[str, uuid.UUID]:
+    """Which customer holds each of these live alias values."""
+    if not values:
+        return {}
+    sqlite = tx.dialect.name == "sqlite"
+    statement = (
+        _LIVE_ALIAS_OWNERS[tx.dialect.name]
+        .bindparams(bindparam("account_id", type_=Uuid))
+        .columns(value=String, customer_id=Uuid)
+    )
+    rows = tx.execute(
+        statement, {"account_id": account_id, "values": json.dumps(list(values)) if sqlite else list(values)}
+    )
+    return {row.value: row.customer_id for row in rows}

@@ -2,117 +2,82 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Request, Response, delete, get, post, put
+from litestar import MediaType, Response
 from litestar.params import Parameter
 
 from patron.server.aliases import service
-from patron.server.auth import Principal
-from patron.server.db.engine import Database
 from patron.server.idempotency import service as idempotency
-from patron.server.web.deps import errors
+from patron.server.web import route
+from patron.server.web.route import Http
 from patron.wire import models as wire
 
 TAGS = ["Customer Aliases"]
 
 
-@get(
-    "/customer-aliases",
-    operation_id="getCustomerAliases",
-    summary="List all customer aliases",
-    tags=TAGS,
-    responses=errors(),
-    sync_to_thread=True,
-)
-def list_aliases(
-    db: Database,
-    who: Principal,
+@route.operation("GET", "/customer-aliases", "getCustomerAliases", "List all customer aliases", tags=TAGS)
+async def list_aliases(
+    request: Http,
     value: str | None = Parameter(query="value", default=None, description="Exact alias value"),
     limit: int = Parameter(query="limit", default=20, ge=1, le=100, description="Page size, 1 to 100 (default 20)"),
     after: str | None = Parameter(query="after", default=None, description="Pagination cursor (pagination.after)"),
     before: str | None = Parameter(query="before", default=None, description="Pagination cursor (pagination.before)"),
 ) -> wire.ListCustomerAliasResponse:
-    with db.read() as tx:
-        return service.list_page(tx, who, db.key, value=value, limit=limit, after=after, before=before)
+    key = route.database(request).key
+    return await route.read(request, service.list_page, key, value=value, limit=limit, after=after, before=before)
 
 
-@post(
+@route.operation(
+    "POST",
     "/customer-aliases",
-    operation_id="postCustomerAliases",
-    summary="Create a customer alias",
+    "postCustomerAliases",
+    "Create a customer alias",
     tags=TAGS,
-    status_code=201,
-    responses=errors(409),
-    sync_to_thread=True,
+    status=201,
+    errors=(409,),
+    response=wire.CustomerAliasResponse,
 )
-def create_alias(
-    db: Database,
-    who: Principal,
-    request: Request[Any, Any, Any],
+async def create_alias(
+    request: Http,
     data: wire.CreateCustomerAliasRequest,
     idempotency_key: str | None = Parameter(
         header="Idempotency-Key",
         default=None,
         description="Retry safely: the same key replays the first answer for 24 hours",
     ),
-) -> Response[wire.CustomerAliasResponse]:
+) -> Response[bytes]:
     request_hash = idempotency.fingerprint("POST", request.url.path, msgspec.json.encode(data))
-
-    def work() -> tuple[int, str]:
-        return 201, msgspec.json.encode(service.create(tx, who, data)).decode()
-
-    with db.write() as tx:
-        outcome = idempotency.run_once(tx, who, idempotency_key, request_hash, work)
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return Response(
-        msgspec.json.decode(outcome.body, type=wire.CustomerAliasResponse),
-        status_code=outcome.status,
-        headers=headers,
+    outcome = await route.write(
+        request, idempotency.run_once, idempotency_key, request_hash, 201, lambda tx, who: service.create(tx, who, data)
     )
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return Response(outcome.body, status_code=outcome.status, media_type=MediaType.JSON, headers=headers)
 
 
-@put(
+@route.operation(
+    "PUT", "/customer-aliases/{id:str}", "putCustomerAliasesById", "Update a customer alias", tags=TAGS, errors=(404,)
+)
+async def update_alias(request: Http, id: str, data: wire.UpdateCustomerAliasRequest) -> wire.CustomerAliasResponse:
+    return await route.write(request, service.update, id, data)
+
+
+@route.operation(
+    "DELETE",
     "/customer-aliases/{id:str}",
-    operation_id="putCustomerAliasesById",
-    summary="Update a customer alias",
+    "deleteCustomerAliasesById",
+    "Delete a customer alias",
     tags=TAGS,
-    responses=errors(404),
-    sync_to_thread=True,
+    errors=(404,),
 )
-def update_alias(
-    db: Database, who: Principal, id: str, data: wire.UpdateCustomerAliasRequest
-) -> wire.CustomerAliasResponse:
-    with db.write() as tx:
-        return service.update(tx, who, id, data)
+async def delete_alias(request: Http, id: str) -> wire.CustomerAliasResponse:
+    return await route.write(request, service.delete, id)
 
 
-@delete(
-    "/customer-aliases/{id:str}",
-    operation_id="deleteCustomerAliasesById",
-    summary="Delete a customer alias",
-    tags=TAGS,
-    status_code=200,
-    responses=errors(404),
-    sync_to_thread=True,
+@route.operation(
+    "GET", "/customers/{id:str}/aliases", "getCustomersByIdAliases", "Get customer aliases", tags=TAGS, errors=(404,)
 )
-def delete_alias(db: Database, who: Principal, id: str) -> wire.CustomerAliasResponse:
-    with db.write() as tx:
-        return service.delete(tx, who, id)
-
-
-@get(
-    "/customers/{id:str}/aliases",
-    operation_id="getCustomersByIdAliases",
-    summary="Get customer aliases",
-    tags=TAGS,
-    responses=errors(404),
-    sync_to_thread=True,
-)
-def customer_aliases(db: Database, who: Principal, id: str) -> wire.CustomerAliasList:
-    with db.read() as tx:
-        return service.of_customer(tx, who, id)
+async def customer_aliases(request: Http, id: str) -> wire.CustomerAliasList:
+    return await route.read(request, service.of_customer, id)
 
 
 ROUTES = [list_aliases, create_alias, update_alias, delete_alias, customer_aliases]

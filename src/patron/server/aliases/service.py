@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Connection
 
 from patron.server import clock, validation
 from patron.server.aliases import repository
+from patron.server.aliases.repository import AliasRow
 from patron.server.auth import Principal
-from patron.server.customers import repository as customers
+from patron.server.db import rows
 from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, read_cursor
+from patron.server.directory import service as directory
 from patron.server.errors import Conflict, InvalidInput, NotFound
 from patron.wire import models as wire
 
@@ -43,8 +45,7 @@ def attach(
             continue
         _refuse_other_customers_id(tx, who, customer_id, value)
         alias_id = clock.new_id()
-        repository.insert_alias(
-            tx,
+        row = rows.alias(
             account_id=who.account_id,
             alias_id=alias_id,
             customer_id=customer_id,
@@ -52,6 +53,7 @@ def attach(
             label=label,
             now=clock.utc_now(),
         )
+        repository.insert_alias(tx, row)
         created.append(alias_id)
     return created
 
@@ -62,13 +64,13 @@ def _refuse_other_customers_id(tx: Connection, who: Principal, customer_id: uuid
         as_id = uuid.UUID(value)
     except ValueError:
         return
-    if as_id != customer_id and customers.exists(tx, who.account_id, as_id):
+    if as_id != customer_id and directory.exists(tx, who, as_id):
         raise Conflict(f"the alias {value!r} is the id of another customer")
 
 
 def create(tx: Connection, who: Principal, request: wire.CreateCustomerAliasRequest) -> wire.CustomerAliasResponse:
     customer_id = validation.reference(request.customer_id, "customerId")
-    if not customers.exists(tx, who.account_id, customer_id):
+    if not directory.exists(tx, who, customer_id):
         raise InvalidInput("customerId", f"no customer with id {request.customer_id!r}")
     value = alias_value(request.value, "value")
     label = validation.optional_text(request.label, "label")
@@ -94,9 +96,7 @@ def delete(tx: Connection, who: Principal, alias_id: str) -> wire.CustomerAliasR
 
 
 def of_customer(tx: Connection, who: Principal, customer_id: str) -> wire.CustomerAliasList:
-    ident = validation.parse_id(customer_id, "customer")
-    if not customers.exists(tx, who.account_id, ident):
-        raise NotFound("customer", customer_id)
+    ident = directory.in_path(tx, who, customer_id)
     items = [
         wire.CustomerAlias(
             id=str(row.id),
@@ -135,14 +135,19 @@ def values_of(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid
     return repository.live_values_for(tx, account_id, customer_ids)
 
 
-def _get(tx: Connection, who: Principal, alias_id: uuid.UUID) -> Any:
+def owners_of(tx: Connection, who: Principal, values: Sequence[str]) -> dict[str, uuid.UUID]:
+    """Which customer holds each of these live alias values."""
+    return repository.owners_of(tx, who.account_id, values)
+
+
+def _get(tx: Connection, who: Principal, alias_id: uuid.UUID) -> AliasRow:
     row = repository.get_alias(tx, who.account_id, alias_id)
     if row is None:
         raise NotFound("alias", str(alias_id))
     return row
 
 
-def _response(row: Any, *, deleted_at: Any = None) -> wire.CustomerAliasResponse:
+def _response(row: AliasRow, *, deleted_at: datetime | None = None) -> wire.CustomerAliasResponse:
     return wire.CustomerAliasResponse(
         id=str(row.id),
         sequence_account_id=str(row.account_id),

@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from patron.server.db import Record, tables
-from patron.server.db.direct import Direct, Reads
+from patron.server.db import tables
 
 c = tables.contact.c
-COLUMNS = (
-    c.id,
-    c.customer_id,
-    c.name,
-    c.email,
-    c.billing_preference,
-    c.position,
-    c.created_at,
-    c.updated_at,
-    c.archived_at,
-)
 
+
+class ContactRow(NamedTuple):
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    name: str
+    email: str
+    billing_preference: str
+    position: int
+    created_at: datetime
+    updated_at: datetime
+    archived_at: datetime | None
+
+
+COLUMNS = tuple(c[name] for name in ContactRow._fields)
 
 _OF_CUSTOMERS = (
     select(*COLUMNS)
@@ -32,35 +34,34 @@ _OF_CUSTOMERS = (
     .order_by(c.customer_id, c.position, c.id)
 )
 _LIVE_OF_CUSTOMERS = _OF_CUSTOMERS.where(c.archived_at.is_(None))
-# One customer (the common case), run on the driver (`direct`).
-_ONE = (
+# One customer (the common case): no IN list to expand.
+_OF_CUSTOMER = (
     select(*COLUMNS)
     .where(c.account_id == bindparam("account_id"), c.customer_id == bindparam("customer_id"))
     .order_by(c.position, c.id)
 )
-_OF_CUSTOMER = Direct(_ONE)
-_LIVE_OF_CUSTOMER = Direct(_ONE.where(c.archived_at.is_(None)))
-
-
-def of_customer(reads: Reads, account_id: uuid.UUID, customer_id: uuid.UUID, *, include_archived: bool) -> list[Any]:
-    one = _OF_CUSTOMER if include_archived else _LIVE_OF_CUSTOMER
-    return one.all(reads, {"account_id": account_id, "customer_id": customer_id})
+_LIVE_OF_CUSTOMER = _OF_CUSTOMER.where(c.archived_at.is_(None))
 
 
 def of_customers(
     tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID], *, include_archived: bool
-) -> list[Record]:
+) -> list[ContactRow]:
+    """The contacts of these customers, by customer, in their order."""
     if not customer_ids:
         return []
     if len(customer_ids) == 1:
-        return of_customer(tx, account_id, customer_ids[0], include_archived=include_archived)
-    query = _OF_CUSTOMERS if include_archived else _LIVE_OF_CUSTOMERS
-    return list(tx.execute(query, {"account_id": account_id, "customer_ids": list(customer_ids)}))
+        one = _OF_CUSTOMER if include_archived else _LIVE_OF_CUSTOMER
+        rows = tx.execute(one, {"account_id": account_id, "customer_id": customer_ids[0]})
+    else:
+        many = _OF_CUSTOMERS if include_archived else _LIVE_OF_CUSTOMERS
+        rows = tx.execute(many, {"account_id": account_id, "customer_ids": list(customer_ids)})
+    return [ContactRow._make(row) for row in rows]
 
 
-def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, contact_id: uuid.UUID) -> Record | None:
+def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, contact_id: uuid.UUID) -> ContactRow | None:
     query = select(*COLUMNS).where(c.account_id == account_id, c.customer_id == customer_id, c.id == contact_id)
-    return tx.execute(query).first()
+    row = tx.execute(query).first()
+    return ContactRow._make(row) if row is not None else None
 
 
 def next_position(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> int:
@@ -70,33 +71,9 @@ def next_position(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID)
     return int(tx.execute(query).scalar_one()) + 1
 
 
-def insert_contact(
-    tx: Connection,
-    *,
-    account_id: uuid.UUID,
-    customer_id: uuid.UUID,
-    contact_id: uuid.UUID,
-    name: str,
-    email: str,
-    email_key: str,
-    billing_preference: str,
-    position: int,
-    now: datetime,
-) -> None:
-    tx.execute(
-        insert(tables.contact).values(
-            account_id=account_id,
-            id=contact_id,
-            customer_id=customer_id,
-            name=name,
-            email=email,
-            email_key=email_key,
-            billing_preference=billing_preference,
-            position=position,
-            created_at=now,
-            updated_at=now,
-        )
-    )
+def insert_contact(tx: Connection, values: Mapping[str, Any]) -> None:
+    """Insert a contact row built by `db.rows.contact`."""
+    tx.execute(insert(tables.contact).values(**values))
 
 
 def update_contact(tx: Connection, account_id: uuid.UUID, contact_id: uuid.UUID, **values: Any) -> None:

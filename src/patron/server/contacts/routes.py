@@ -2,75 +2,67 @@
 
 from __future__ import annotations
 
-from litestar import get, post, put
 from litestar.params import Parameter
 
-from patron.server.auth import Principal
 from patron.server.contacts import service
-from patron.server.db.engine import Database
-from patron.server.web.deps import errors
+from patron.server.web import route
+from patron.server.web.route import Http
 from patron.wire import models as wire
 
 TAGS = ["Contacts"]
 
 
-@get(
+@route.operation(
+    "GET",
     "/customers/{customer:str}/contacts",
-    operation_id="getCustomersByCustomerContacts",
-    summary="List all contacts for a customer",
+    "getCustomersByCustomerContacts",
+    "List all contacts for a customer",
     tags=TAGS,
-    responses=errors(404),
-    sync_to_thread=True,
+    errors=(404,),
 )
-def list_contacts(
-    db: Database,
-    who: Principal,
+async def list_contacts(
+    request: Http,
     customer: str,
     include_archived: bool = Parameter(query="includeArchived", default=False, description="Include archived contacts"),
 ) -> wire.ContactList:
-    with db.read() as tx:
-        return service.list_for(tx, who, customer, include_archived=include_archived)
+    return await route.read(request, service.list_for, customer, include_archived=include_archived)
 
 
-@post(
+@route.operation(
+    "POST",
     "/customers/{customer:str}/contacts",
-    operation_id="postCustomersByCustomerContacts",
-    summary="Create a new contact",
+    "postCustomersByCustomerContacts",
+    "Create a new contact",
     tags=TAGS,
-    status_code=201,
-    responses=errors(404),
-    sync_to_thread=True,
+    status=201,
+    errors=(404,),
 )
-def create_contact(db: Database, who: Principal, customer: str, data: wire.ContactRequest) -> wire.Contact:
-    with db.write() as tx:
-        return service.create(tx, who, customer, data)
+async def create_contact(request: Http, customer: str, data: wire.ContactRequest) -> wire.Contact:
+    return await route.write(request, service.create, customer, data)
 
 
-@put(
+@route.operation(
+    "PUT",
     "/customers/{customer:str}/contacts/{id:str}",
-    operation_id="putCustomersByCustomerContactsById",
-    summary="Update a contact",
+    "putCustomersByCustomerContactsById",
+    "Update a contact",
     tags=TAGS,
-    responses=errors(404),
-    sync_to_thread=True,
+    errors=(404,),
 )
-def update_contact(db: Database, who: Principal, customer: str, id: str, data: wire.ContactRequest) -> wire.Contact:
-    with db.write() as tx:
-        return service.update(tx, who, customer, id, data)
+async def update_contact(request: Http, customer: str, id: str, data: wire.ContactRequest) -> wire.Contact:
+    return await route.write(request, service.update, customer, id, data)
 
 
-@post(
+@route.operation(
+    "POST",
     "/customers/{customer:str}/contacts/{id:str}/archive",
-    operation_id="postCustomersByCustomerContactsByIdArchive",
-    summary="Archive a contact",
+    "postCustomersByCustomerContactsByIdArchive",
+    "Archive a contact",
     tags=TAGS,
-    status_code=200,
-    responses=errors(404),
-    sync_to_thread=True,
+    errors=(404,),
 )
-def archive_contact(db: Database, who: Principal, customer: str, id: str) -> wire.Contact:
-    with db.write() as tx:
-        return service.archive(tx, who, customer, id)
+async def archive_contact(request: Http, customer: str, id: str) -> wire.Contact:
+    return await route.write(request, service.archive, customer, id)
 
 
 ROUTES = [list_contacts, create_contact, update_contact, archive_contact]

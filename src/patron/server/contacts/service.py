@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Connection
 
 from patron.server import clock, validation
 from patron.server.auth import Principal
 from patron.server.contacts import repository
-from patron.server.customers import repository as customers
+from patron.server.contacts.repository import ContactRow
+from patron.server.db import rows
+from patron.server.directory import service as directory
 from patron.server.errors import InvalidInput, NotFound
 from patron.wire import models as wire
 from patron.wire.enums import BillingPreference
@@ -57,7 +59,7 @@ def replace_all(tx: Connection, who: Principal, customer_id: uuid.UUID, cleaned:
     """
     now = clock.utc_now()
     existing = repository.of_customers(tx, who.account_id, [customer_id], include_archived=False)
-    by_email: dict[str, list[Any]] = {}
+    by_email: dict[str, list[ContactRow]] = {}
     for row in existing:
         by_email.setdefault(validation.fold(row.email), []).append(row)
     position = repository.next_position(tx, who.account_id, customer_id)
@@ -72,26 +74,12 @@ def replace_all(tx: Connection, who: Principal, customer_id: uuid.UUID, cleaned:
                 tx,
                 who.account_id,
                 row.id,
-                name=name,
-                email=email,
-                email_key=validation.fold(email),
-                billing_preference=preference,
+                **rows.person_of_contact((name, email, preference)),
                 position=position,
                 **({"updated_at": now} if changed else {}),
             )
         else:
-            repository.insert_contact(
-                tx,
-                account_id=who.account_id,
-                customer_id=customer_id,
-                contact_id=clock.new_id(),
-                name=name,
-                email=email,
-                email_key=validation.fold(email),
-                billing_preference=preference,
-                position=position,
-                now=now,
-            )
+            _insert(tx, who, customer_id, (name, email, preference), position=position, now=now)
         position += 1
     repository.archive(tx, who.account_id, [row.id for row in existing if row.id not in kept], now)
 
@@ -105,7 +93,7 @@ def live_of(
     return result
 
 
-def to_wire(row: Any) -> wire.Contact:
+def to_wire(row: ContactRow) -> wire.Contact:
     return wire.Contact(
         id=str(row.id),
         name=row.name,
@@ -117,14 +105,23 @@ def to_wire(row: Any) -> wire.Contact:
     )
 
 
-def _customer(tx: Connection, who: Principal, customer_id: str) -> uuid.UUID:
-    ident = validation.parse_id(customer_id, "customer")
-    if not customers.exists(tx, who.account_id, ident):
-        raise NotFound("customer", customer_id)
-    return ident
+def _insert(
+    tx: Connection, who: Principal, customer_id: uuid.UUID, person: CleanContact, *, position: int, now: datetime
+) -> uuid.UUID:
+    contact_id = clock.new_id()
+    row = rows.contact(
+        account_id=who.account_id,
+        contact_id=contact_id,
+        customer_id=customer_id,
+        person=person,
+        position=position,
+        now=now,
+    )
+    repository.insert_contact(tx, row)
+    return contact_id
 
 
-def _contact(tx: Connection, who: Principal, customer_id: uuid.UUID, contact_id: str) -> Any:
+def _contact(tx: Connection, who: Principal, customer_id: uuid.UUID, contact_id: str) -> ContactRow:
     row = repository.get(tx, who.account_id, customer_id, validation.parse_id(contact_id, "contact"))
     if row is None:
         raise NotFound("contact", contact_id)
@@ -139,56 +136,38 @@ def _live_preferences(
 
 
 def list_for(tx: Connection, who: Principal, customer_id: str, *, include_archived: bool) -> wire.ContactList:
-    ident = _customer(tx, who, customer_id)
+    ident = directory.in_path(tx, who, customer_id)
     rows = repository.of_customers(tx, who.account_id, [ident], include_archived=include_archived)
     return wire.ContactList(items=[to_wire(row) for row in rows])
 
 
 def create(tx: Connection, who: Principal, customer_id: str, request: wire.ContactRequest) -> wire.Contact:
-    ident = _customer(tx, who, customer_id)
+    ident = directory.in_path(tx, who, customer_id)
     name, email, preference = _clean(request, "contact")
     check_rule([*_live_preferences(tx, who, ident), preference], "billingPreference")
-    contact_id = clock.new_id()
-    repository.insert_contact(
-        tx,
-        account_id=who.account_id,
-        customer_id=ident,
-        contact_id=contact_id,
-        name=name,
-        email=email,
-        email_key=validation.fold(email),
-        billing_preference=preference,
-        position=repository.next_position(tx, who.account_id, ident),
-        now=clock.utc_now(),
-    )
-    return to_wire(repository.get(tx, who.account_id, ident, contact_id))
+    position = repository.next_position(tx, who.account_id, ident)
+    contact_id = _insert(tx, who, ident, (name, email, preference), position=position, now=clock.utc_now())
+    return to_wire(_contact(tx, who, ident, str(contact_id)))
 
 
 def update(
     tx: Connection, who: Principal, customer_id: str, contact_id: str, request: wire.ContactRequest
 ) -> wire.Contact:
-    ident = _customer(tx, who, customer_id)
+    ident = directory.in_path(tx, who, customer_id)
     row = _contact(tx, who, ident, contact_id)
     name, email, preference = _clean(request, "contact")
     if row.archived_at is None:
         check_rule([*_live_preferences(tx, who, ident, without=row.id), preference], "billingPreference")
     repository.update_contact(
-        tx,
-        who.account_id,
-        row.id,
-        name=name,
-        email=email,
-        email_key=validation.fold(email),
-        billing_preference=preference,
-        updated_at=clock.utc_now(),
+        tx, who.account_id, row.id, **rows.person_of_contact((name, email, preference)), updated_at=clock.utc_now()
     )
-    return to_wire(repository.get(tx, who.account_id, ident, row.id))
+    return to_wire(_contact(tx, who, ident, str(row.id)))
 
 
 def archive(tx: Connection, who: Principal, customer_id: str, contact_id: str) -> wire.Contact:
-    ident = _customer(tx, who, customer_id)
+    ident = directory.in_path(tx, who, customer_id)
     row = _contact(tx, who, ident, contact_id)
     if row.archived_at is None:
         check_rule(_live_preferences(tx, who, ident, without=row.id), "billingPreference")
         repository.archive(tx, who.account_id, [row.id], clock.utc_now())
-    return to_wire(repository.get(tx, who.account_id, ident, row.id))
+    return to_wire(_contact(tx, who, ident, str(row.id)))

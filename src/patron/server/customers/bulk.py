@@ -1,7 +1,7 @@
 """Bulk import: many customers per transaction, with the same rules as the API.
 
 Two steps per batch, so they can run in two processes: `prepare` checks every row against
-the rules that need no database (`service.prepare`, the same as the API) and builds the
+the rules that need no database (`rules.prepare`, the same as the API) and builds the
 table rows to insert (plain tuples: a prepared batch pickles cheaply); `store` (inside the
 caller's transaction) looks up the batch's alias values in one query, then inserts the new
 customers, contacts and aliases in a few multi-row statements.
@@ -17,20 +17,25 @@ from __future__ import annotations
 import uuid
 from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import msgspec
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from patron.server import clock, validation
+from patron.server import clock
+from patron.server.aliases import service as aliases
 from patron.server.auth import Principal
-from patron.server.customers import repository, service
+from patron.server.customers import rules, service
+from patron.server.customers.repository import records
+from patron.server.db import bulk as load
+from patron.server.db import rows, tables
+from patron.server.directory import service as directory
 from patron.server.errors import PatronError
 from patron.wire import models as wire
-from patron.wire.enums import CustomerStatus
 
 
 class Rejection(NamedTuple):
@@ -46,6 +51,40 @@ class BatchResult:
     rejected: list[Rejection] = field(default_factory=list)
 
 
+LoadRow = load.Row
+
+
+@dataclass(frozen=True)
+class Loaders:
+    """Bulk inserts into the tables an imported customer fills. Rows hold ids as 32 hex
+    digits, JSON from `document` and timestamps from `moment`."""
+
+    dialect: str
+    customer: load.Loader
+    contact: load.Loader
+    alias: load.Loader
+    property: load.Loader
+
+    def moment(self, value: datetime) -> Any:
+        return load.moment(self.dialect, value)
+
+    @staticmethod
+    def document(value: Any) -> str:
+        return load.document(value)
+
+
+def loaders(dialect: str) -> Loaders:
+    """What `prepare` and `store` insert with, for this database."""
+    return Loaders(
+        dialect=dialect,
+        # customers has row triggers on SQLite (the trigram name index): staged
+        customer=load.Loader(tables.customer, dialect, staged=True),
+        contact=load.Loader(tables.contact, dialect),
+        alias=load.Loader(tables.customer_alias, dialect),
+        property=load.Loader(tables.custom_property, dialect),
+    )
+
+
 class Staged(NamedTuple):
     """One valid row of the file and the table rows it becomes. `source` is the request
     (JSON), read again only for rows stored one at a time. A named tuple: batches cross
@@ -58,10 +97,10 @@ class Staged(NamedTuple):
     customer_id: str
     aliases: list[str]
     has_parent: bool
-    customer: repository.LoadRow
-    contacts: list[repository.LoadRow]
-    alias_rows: list[repository.LoadRow]
-    properties: list[repository.LoadRow]
+    customer: LoadRow
+    contacts: list[LoadRow]
+    alias_rows: list[LoadRow]
+    properties: list[LoadRow]
 
     def request(self) -> wire.CreateOrUpdateCustomerRequest:
         return _request.decode(self.source)
@@ -123,93 +162,88 @@ class Batch:
 
 
 def prepare(
-    who: Principal, rows: Sequence[tuple[int, str, wire.CreateOrUpdateCustomerRequest]], loaders: repository.Loaders
+    who: Principal, rows: Sequence[tuple[int, str, wire.CreateOrUpdateCustomerRequest]], loaders: Loaders
 ) -> Batch:
     """Check each (line, raw text, request) like the API does and build its table rows;
     needs no database."""
     batch = Batch(rows=[], rejected=[])
-    ready: list[tuple[int, str, wire.CreateOrUpdateCustomerRequest, service.Prepared]] = []
+    ready: list[tuple[int, str, wire.CreateOrUpdateCustomerRequest, rules.Prepared]] = []
     for line, raw, request in rows:
         try:
-            ready.append((line, raw, request, service.prepare(request)))
+            ready.append((line, raw, request, rules.prepare(request)))
         except PatronError as exc:
             batch.rejected.append(Rejection(line, exc.message, raw))
     wanted = sum(1 + len(p.contacts) + len(p.aliases) for _, _, _, p in ready)
-    ids = iter(clock.new_hex_ids(wanted))
-    now = loaders.moment(clock.utc_now())
-    account_id = who.account_id.hex
-    no_links = loaders.document([])
-    for line, raw, request, prepared in ready:
-        customer_id = next(ids)
-        links = service.integration_links(request)
-        customer = loaders.customer.row(
-            {
-                **prepared.values,
-                "account_id": account_id,
-                "id": customer_id,
-                "status": (request.status or CustomerStatus.ACTIVE).value,
-                "integration_ids": loaders.document(links) if links else no_links,
-                "parent_id": None,
-                "created_at": now,
-                "updated_at": now,
-                "archived_at": None,
-            }
-        )
-        people = [
-            loaders.contact.row(
-                {
-                    "account_id": account_id,
-                    "id": next(ids),
-                    "customer_id": customer_id,
-                    "name": name,
-                    "email": email,
-                    "email_key": validation.fold(email),
-                    "billing_preference": preference,
-                    "position": position,
-                    "created_at": now,
-                    "updated_at": now,
-                    "archived_at": None,
-                }
-            )
-            for position, (name, email, preference) in enumerate(prepared.contacts)
-        ]
-        aliases = [
-            loaders.alias.row(
-                {
-                    "account_id": account_id,
-                    "id": next(ids),
-                    "customer_id": customer_id,
-                    "value": value,
-                    "label": None,
-                    "created_at": now,
-                    "deleted_at": None,
-                }
-            )
-            for value in prepared.aliases
-        ]
-        properties = [
-            loaders.property.row({"account_id": account_id, "customer_id": customer_id, "key": key, "value": value})
-            for key, value in (prepared.properties or {}).items()
-        ]
-        batch.rows.append(
-            Staged(
-                line=line,
-                raw=raw,
-                source=msgspec.json.encode(request),
-                customer_id=customer_id,
-                aliases=prepared.aliases,
-                has_parent=prepared.parent_id is not None,
-                customer=customer,
-                contacts=people,
-                alias_rows=aliases,
-                properties=properties,
-            )
-        )
+    now = clock.utc_now()
+    stage = _Stage(who.account_id.hex, iter(clock.new_hex_ids(wanted)), now, loaders.moment(now), loaders)
+    batch.rows.extend(stage.row(line, raw, request, prepared) for line, raw, request, prepared in ready)
     return batch
 
 
+@dataclass
+class _Stage:
+    """Builds the table rows of prepared requests, in the stored form the loaders take."""
+
+    account_id: str
+    ids: Iterator[str]
+    moment: datetime
+    now: Any  # `moment` in stored form
+    loaders: Loaders
+
+    def row(self, line: int, raw: str, request: wire.CreateOrUpdateCustomerRequest, prepared: rules.Prepared) -> Staged:
+        customer_id = next(self.ids)
+        links = rules.integration_links(request, self.moment)
+        customer = rows.customer(
+            account_id=self.account_id,
+            customer_id=customer_id,
+            fields=prepared.values,
+            status=rules.status_on_create(prepared),
+            integration_ids=self.loaders.document(links or []),
+            parent_id=None,
+            now=self.now,
+        )
+        return Staged(
+            line=line,
+            raw=raw,
+            source=msgspec.json.encode(request),
+            customer_id=customer_id,
+            aliases=prepared.aliases,
+            has_parent=prepared.parent_id is not None,
+            customer=self.loaders.customer.row(customer),
+            contacts=[self._contact(customer_id, i, person) for i, person in enumerate(prepared.contacts)],
+            alias_rows=[self._alias(customer_id, value) for value in prepared.aliases],
+            properties=[self._property(customer_id, k, v) for k, v in (prepared.properties or {}).items()],
+        )
+
+    def _contact(self, customer_id: str, position: int, person: tuple[str, str, str]) -> LoadRow:
+        values = rows.contact(
+            account_id=self.account_id,
+            contact_id=next(self.ids),
+            customer_id=customer_id,
+            person=person,
+            position=position,
+            now=self.now,
+        )
+        return self.loaders.contact.row(values)
+
+    def _alias(self, customer_id: str, value: str) -> LoadRow:
+        values = rows.alias(
+            account_id=self.account_id,
+            alias_id=next(self.ids),
+            customer_id=customer_id,
+            value=value,
+            label=None,
+            now=self.now,
+        )
+        return self.loaders.alias.row(values)
+
+    def _property(self, customer_id: str, key: str, value: str) -> LoadRow:
+        values = rows.custom_property(account_id=self.account_id, customer_id=customer_id, key=key, value=value)
+        return self.loaders.property.row(values)
+
+
 def store(
-    tx: Connection, who: Principal, batch: Batch, loaders: repository.Loaders, created: Created | None = None
+    tx: Connection, who: Principal, batch: Batch, loaders: Loaders, created: Created | None = None
 ) -> BatchResult:
     """Store a prepared batch in `tx`; never raises for a bad row (it is reported instead).
 
@@ -220,7 +254,7 @@ def store(
     created = created if created is not None else Created()
     result = BatchResult(rejected=list(batch.rejected))
     values = [value for row in batch.rows for value in row.aliases]
-    owners = repository.live_alias_owners(tx, who.account_id, values)
+    owners = aliases.owners_of(tx, who, values)
     ids_as_aliases = _customer_ids_among(tx, who, values)
     claimed: dict[str, int] = {}
     fresh: list[Staged] = []
@@ -258,11 +292,6 @@ def store(
     return result
 
 
-def loaders(dialect: str) -> repository.Loaders:
-    """What `prepare` and `store` insert with, for this database."""
-    return repository.loaders(dialect)
-
-
 def import_batch(
     tx: Connection, who: Principal, rows: Sequence[tuple[int, wire.CreateOrUpdateCustomerRequest]]
 ) -> BatchResult:
@@ -283,7 +312,7 @@ def _customer_ids_among(tx: Connection, who: Principal, values: Sequence[str]) -
             parsed[value] = uuid.UUID(value)
         except ValueError:
             continue
-    found = repository.existing(tx, who.account_id, list(set(parsed.values())))
+    found = directory.existing(tx, who, list(set(parsed.values())))
     return {value for value, ident in parsed.items() if ident in found}
 
 
@@ -292,14 +321,14 @@ def _one_by_one(tx: Connection, who: Principal, rows: Sequence[Staged], result: 
         request = row.request()
         try:
             with tx.begin_nested():
-                customer_id = service.insert(tx, who, request, service.prepare(request))
+                customer_id = service.insert(tx, who, request, rules.prepare(request))
             result.created += 1
             created.add([(customer_id.hex, row.line)])
         except PatronError as exc:
             result.rejected.append(Rejection(row.line, exc.message, row.raw))
 
 
-def _insert_all(tx: Connection, who: Principal, rows: Sequence[Staged], loaders: repository.Loaders) -> None:
+def _insert_all(tx: Connection, who: Principal, rows: Sequence[Staged], loaders: Loaders) -> None:
     if not rows:
         return
     people: list[Any] = [person for row in rows for person in row.contacts]
@@ -309,4 +338,4 @@ def _insert_all(tx: Connection, who: Principal, rows: Sequence[Staged], loaders:
     loaders.contact.insert(tx, people)
     loaders.alias.insert(tx, aliases)
     loaders.property.insert(tx, properties)
-    repository.bump_counts(tx, who.account_id, live=len(rows), total=len(rows))
+    records.bump_counts(tx, who.account_id, live=len(rows), total=len(rows))

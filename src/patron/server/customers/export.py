@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from patron.server.aliases import service as aliases
-from patron.server.customers import repository, service
+from patron.server.customers import service
+from patron.server.customers.repository import records
 from patron.wire import models as wire
 
 # Where a batch ended: (createdAt, id) of its last customer.
@@ -29,10 +30,10 @@ class Batch:
 
 def batch(tx: Connection, account_id: uuid.UUID, *, after: Position | None, size: int = 1000) -> Batch:
     """The next `size` customers after `after` (archived ones included)."""
-    rows = repository.batch_after(tx, account_id, after, size)
+    rows = records.batch_after(tx, account_id, after, size)
     if not rows:
         return Batch([], None)
-    customers = service.render(tx, account_id, rows)
+    customers = service.full(tx, account_id, rows)
     held = aliases.values_of(tx, account_id, [row.id for row in rows])
     return Batch(
         [(customer, held[row.id]) for customer, row in zip(customers, rows, strict=True)],

@@ -3,33 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
-from litestar import Request, get, post, put
-from litestar.concurrency import sync_to_thread
 from litestar.params import Parameter
 
-from patron.server.auth import Principal
-from patron.server.customers import service
-from patron.server.db.engine import Database
-from patron.server.web.deps import caller, errors
+from patron.server.customers import listing, service
+from patron.server.web import route
+from patron.server.web.route import Http
 from patron.wire import models as wire
 from patron.wire.enums import BillingStatus, SortOrder
 
 TAGS = ["Customers"]
 
 
-@get(
-    "/customers",
-    operation_id="getCustomers",
-    summary="List customers",
-    tags=TAGS,
-    responses=errors(),
-)
+@route.operation("GET", "/customers", "getCustomers", "List customers", tags=TAGS)
 async def list_customers(
-    db: Database,
-    who: Principal,
+    request: Http,
     legal_name: str | None = Parameter(
         query="legalName", default=None, description="Case-insensitive substring of the legal name"
     ),
@@ -52,119 +41,57 @@ async def list_customers(
     after: str | None = Parameter(query="after", default=None, description="Pagination cursor (pagination.after)"),
     before: str | None = Parameter(query="before", default=None, description="Pagination cursor (pagination.before)"),
 ) -> wire.ListCustomerResponse:
-
-    def page() -> wire.ListCustomerResponse:
-        with db.read() as tx:
-            return service.list_page(
-                tx,
-                who,
-                db.key,
-                legal_name=legal_name,
-                email=email,
-                alias=alias,
-                label=label,
-                include_archived=include_archived,
-                billing_status=billing_status,
-                sort_by=sort_by,
-                sort_order=sort_order,
-                limit=limit,
-                after=after,
-                before=before,
-            )
-
-    # A page read through an index takes a millisecond or two: inline, which serves more
-    # pages per second than a thread hop (threads take turns on the GIL). A legal-name or
-    # label filter may count many rows (or, under 3 characters, scan): a worker thread, so
-    # it never holds up the event loop.
-    if legal_name is None and label is None:
-        return page()
-    return await sync_to_thread(page)
+    query = listing.Query(
+        legal_name, email, alias, label, include_archived, billing_status, sort_by, sort_order, limit, after, before
+    )
+    # A page read through an index: inline. A filter that may count many rows: a thread.
+    run = route.read if query.may_scan else route.read_inline
+    return await run(request, service.list_page, route.database(request).key, query)
 
 
-@post(
-    "/customers",
-    operation_id="postCustomers",
-    summary="Create customer",
-    tags=TAGS,
-    status_code=201,
-    responses=errors(409),
-    sync_to_thread=True,
+@route.operation("POST", "/customers", "postCustomers", "Create customer", tags=TAGS, status=201, errors=(409,))
+async def create_customer(request: Http, data: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
+    return await route.write(request, service.create, data)
+
+
+@route.operation("GET", "/customers/{id:str}", "getCustomersById", "Get customer", tags=TAGS, errors=(404,))
+async def get_customer(request: Http, id: str) -> wire.Customer:
+    return await route.read(request, service.get, id)
+
+
+@route.operation("PUT", "/customers/{id:str}", "putCustomersById", "Update customer", tags=TAGS, errors=(404, 409))
+async def update_customer(request: Http, id: str, data: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
+    return await route.write(request, service.update, id, data)
+
+
+@route.operation(
+    "POST", "/customers/{id:str}/archive", "postCustomersByIdArchive", "Archive customer", tags=TAGS, errors=(404,)
 )
-def create_customer(db: Database, who: Principal, data: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
-    with db.write() as tx:
-        return service.create(tx, who, data)
+async def archive_customer(request: Http, id: str) -> wire.Customer:
+    return await route.write(request, service.archive, id)
 
 
-@get(
-    "/customers/{id:str}",
-    operation_id="getCustomersById",
-    summary="Get customer",
-    tags=TAGS,
-    responses=errors(404),
-    sync_to_thread=True,
-)
-def get_customer(db: Database, who: Principal, id: str) -> wire.Customer:
-    with db.read() as tx:
-        return service.get(tx, who, id)
-
-
-@put(
-    "/customers/{id:str}",
-    operation_id="putCustomersById",
-    summary="Update customer",
-    tags=TAGS,
-    responses=errors(404, 409),
-    sync_to_thread=True,
-)
-def update_customer(db: Database, who: Principal, id: str, data: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
-    with db.write() as tx:
-        return service.update(tx, who, id, data)
-
-
-@post(
-    "/customers/{id:str}/archive",
-    operation_id="postCustomersByIdArchive",
-    summary="Archive customer",
-    tags=TAGS,
-    status_code=200,
-    responses=errors(404),
-    sync_to_thread=True,
-)
-def archive_customer(db: Database, who: Principal, id: str) -> wire.Customer:
-    with db.write() as tx:
-        return service.archive(tx, who, id)
-
-
-@get(
+@route.operation(
+    "GET",
     "/customers/by-alias/{alias:path}",
-    operation_id="getCustomersByAliasByAlias",
-    summary="Get customer by alias",
+    "getCustomersByAliasByAlias",
+    "Get customer by alias",
     tags=["Customer Aliases"],
-    responses=errors(404),
-    sync_to_thread=False,  # one indexed read: cheaper inline than a thread hop
+    errors=(404,),
 )
-def get_customer_by_alias(request: Request[Any, Any, Any], alias: Path) -> wire.Customer20240509:
-    # No injected `db`/`who`: resolving them was an eighth of this request's time.
-    db, who = caller(request)
+async def get_customer_by_alias(request: Http, alias: Path) -> wire.Customer20240509:
     # Alias values may hold `/` (sent as %2F): read the exact value from the raw path.
     raw = request.scope.get("raw_path") or b""
     _, marker, tail = raw.partition(b"/customers/by-alias/")
     value = unquote(tail.decode("utf-8", "replace")) if marker else str(alias).removeprefix("/")
-    with db.snapshot() as reads:
-        return service.by_alias(reads, who, value)
+    return await route.snapshot(request, service.by_alias, value)
 
 
-@get(
-    "/customer-custom-property-keys",
-    operation_id="getCustomerCustomPropertyKeys",
-    summary="List custom property keys",
-    tags=TAGS,
-    responses=errors(),
-    sync_to_thread=True,
+@route.operation(
+    "GET", "/customer-custom-property-keys", "getCustomerCustomPropertyKeys", "List custom property keys", tags=TAGS
 )
-def list_custom_property_keys(db: Database, who: Principal) -> wire.CustomPropertyKeys:
-    with db.read() as tx:
-        return service.property_keys(tx, who)
+async def list_custom_property_keys(request: Http) -> wire.CustomPropertyKeys:
+    return await route.read(request, service.property_keys)
 
 
 ROUTES = [

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from patron.server.db import Record, tables
+from patron.server.db import tables
 from patron.server.errors import Conflict
 
 k = tables.idempotency_key.c
 
 
-def find(tx: Connection, account_id: uuid.UUID, key: str) -> Record | None:
+class Stored(NamedTuple):
+    """The first answer to a key's request."""
+
+    request_hash: str
+    status: int
+    body: str
+    created_at: datetime
+
+
+def find(tx: Connection, account_id: uuid.UUID, key: str) -> Stored | None:
     query = select(k.request_hash, k.status, k.body, k.created_at).where(k.account_id == account_id, k.key == key)
-    return tx.execute(query).first()
+    row = tx.execute(query).first()
+    return Stored._make(row) if row is not None else None
 
 
 def forget(tx: Connection, account_id: uuid.UUID, key: str) -> None:

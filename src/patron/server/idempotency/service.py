@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import msgspec
 from sqlalchemy import Connection
 
 from patron.server import clock
@@ -23,8 +24,10 @@ RETENTION = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class Outcome:
+    """The answer to send: the status and JSON body the key's first request answered."""
+
     status: int
-    body: str
+    body: bytes
     replayed: bool
 
 
@@ -37,12 +40,13 @@ def run_once(
     who: Principal,
     key: str | None,
     request_hash: str,
-    work: Callable[[], tuple[int, str]],
+    status: int,
+    work: Callable[[Connection, Principal], msgspec.Struct],
 ) -> Outcome:
-    """Run `work` unless this key already ran it (then replay what it answered)."""
+    """Answer `status` and what `work` returns, unless this key already ran it (then
+    replay that answer)."""
     if key is None:
-        status, body = work()
-        return Outcome(status, body, replayed=False)
+        return Outcome(status, _ENCODER.encode(work(tx, who)), replayed=False)
     if not key or len(key) > MAX_KEY:
         raise InvalidInput("Idempotency-Key", f"must be 1 to {MAX_KEY} characters")
     now = clock.utc_now()
@@ -51,10 +55,13 @@ def run_once(
         if now - stored.created_at < RETENTION:
             if stored.request_hash != request_hash:
                 raise IdempotencyMismatch("this Idempotency-Key was used with a different request; use a new key")
-            return Outcome(stored.status, stored.body, replayed=True)
+            return Outcome(stored.status, stored.body.encode(), replayed=True)
         repository.forget(tx, who.account_id, key)
-    status, body = work()
+    body = _ENCODER.encode(work(tx, who))
     repository.store(
-        tx, account_id=who.account_id, key=key, request_hash=request_hash, status=status, body=body, now=now
+        tx, account_id=who.account_id, key=key, request_hash=request_hash, status=status, body=body.decode(), now=now
     )
     return Outcome(status, body, replayed=False)
+
+
+_ENCODER = msgspec.json.Encoder()

@@ -5,18 +5,39 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
-from patron.server.db import Record, tables
+from patron.server.db import tables
 
 o = tables.organization.c
 m = tables.organization_member.c
 
 
-def get(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> Record | None:
+class Organization(NamedTuple):
+    id: uuid.UUID
+    owner_id: uuid.UUID
+
+
+class Link(NamedTuple):
+    """A customer's place in an organization: it owns it (`customer_id == owner_id`) or
+    is a member."""
+
+    id: uuid.UUID
+    owner_id: uuid.UUID
+    customer_id: uuid.UUID
+
+
+class Membership(NamedTuple):
+    organization_id: uuid.UUID
+    customer_id: uuid.UUID
+
+
+def get(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> Organization | None:
     query = select(o.id, o.owner_id).where(o.account_id == account_id, o.id == organization_id)
-    return tx.execute(query).first()
+    row = tx.execute(query).first()
+    return Organization._make(row) if row is not None else None
 
 
 def owned_by(tx: Connection, account_id: uuid.UUID, owner_id: uuid.UUID) -> uuid.UUID | None:
@@ -99,26 +120,16 @@ _TOUCHING = (
 )
 
 
-def touching(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> list[Record]:
-    """(organization, owner, customer) for every organization a customer owns or belongs to."""
-    return list(tx.execute(_TOUCHING, {"account_id": account_id, "customer_ids": list(customer_ids)}))
+def touching(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> list[Link]:
+    """Every organization a customer owns or belongs to."""
+    rows = tx.execute(_TOUCHING, {"account_id": account_id, "customer_ids": list(customer_ids)})
+    return [Link._make(row) for row in rows]
 
 
-def members_of(tx: Connection, account_id: uuid.UUID, organization_ids: Sequence[uuid.UUID]) -> list[Record]:
+def members_of(tx: Connection, account_id: uuid.UUID, organization_ids: Sequence[uuid.UUID]) -> list[Membership]:
     query = (
         select(m.organization_id, m.customer_id)
         .where(m.account_id == account_id, m.organization_id.in_(organization_ids))
         .order_by(m.organization_id, m.position)
     )
-    return list(tx.execute(query))
-
-
-def has_any(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> bool:
-    query = select(o.id).where(
-        o.account_id == account_id,
-        or_(
-            o.owner_id.in_(customer_ids),
-            o.id.in_(select(m.organization_id).where(m.account_id == account_id, m.customer_id.in_(customer_ids))),
-        ),
-    )
-    return tx.execute(query.limit(1)).first() is not None
+    return [Membership._make(row) for row in tx.execute(query)]

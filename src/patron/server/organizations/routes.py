@@ -2,62 +2,49 @@
 
 from __future__ import annotations
 
-from litestar import post, put
-
-from patron.server.auth import Principal
-from patron.server.db.engine import Database
 from patron.server.organizations import service
-from patron.server.web.deps import errors
+from patron.server.web import route
+from patron.server.web.route import Http
 from patron.wire import models as wire
 
 TAGS = ["Organizations"]
 
 
-@post(
+@route.operation(
+    "POST",
     "/customer-organizations",
-    operation_id="postCustomerOrganizations",
-    summary="Create a customer organization",
+    "postCustomerOrganizations",
+    "Create a customer organization",
     tags=TAGS,
-    status_code=201,
-    responses=errors(409),
-    sync_to_thread=True,
+    status=201,
+    errors=(409,),
 )
-def create_organization(
-    db: Database, who: Principal, data: wire.CustomerOrganizationRequest
-) -> wire.CustomerOrganization:
-    with db.write() as tx:
-        return service.create(tx, who, data)
+async def create_organization(request: Http, data: wire.CustomerOrganizationRequest) -> wire.CustomerOrganization:
+    return await route.write(request, service.create, data)
 
 
-@post(
+@route.operation(
+    "POST",
     "/customer-organizations/{id:str}/members",
-    operation_id="postCustomerOrganizationsByIdMembers",
-    summary="Add customers to a customer organization",
+    "postCustomerOrganizationsByIdMembers",
+    "Add customers to a customer organization",
     tags=TAGS,
-    status_code=200,
-    responses=errors(404),
-    sync_to_thread=True,
+    errors=(404,),
 )
-def add_members(
-    db: Database, who: Principal, id: str, data: wire.CustomerOrganizationMembers
-) -> wire.CustomerOrganization:
-    with db.write() as tx:
-        return service.add_members(tx, who, id, data)
+async def add_members(request: Http, id: str, data: wire.CustomerOrganizationMembers) -> wire.CustomerOrganization:
+    return await route.write(request, service.add_members, id, data)
 
 
-@put(
+@route.operation(
+    "PUT",
     "/customer-organizations/{id:str}/members",
-    operation_id="putCustomerOrganizationsByIdMembers",
-    summary="Replace the members of a customer organization",
+    "putCustomerOrganizationsByIdMembers",
+    "Replace the members of a customer organization",
     tags=TAGS,
-    responses=errors(404),
-    sync_to_thread=True,
+    errors=(404,),
 )
-def replace_members(
-    db: Database, who: Principal, id: str, data: wire.CustomerOrganizationMembers
-) -> wire.CustomerOrganization:
-    with db.write() as tx:
-        return service.replace_members(tx, who, id, data)
+async def replace_members(request: Http, id: str, data: wire.CustomerOrganizationMembers) -> wire.CustomerOrganization:
+    return await route.write(request, service.replace_members, id, data)
 
 
 ROUTES = [create_organization, add_members, replace_members]

@@ -10,24 +10,10 @@ from sqlalchemy import Connection
 
 from patron.server import clock, validation
 from patron.server.auth import Principal
-from patron.server.customers import repository as customers
+from patron.server.directory import service as directory
 from patron.server.errors import Conflict, InvalidInput, NotFound
 from patron.server.organizations import repository
 from patron.wire import models as wire
-
-
-def _existing(tx: Connection, who: Principal, values: Sequence[str], field: str) -> list[uuid.UUID]:
-    """Parse and check ids named in a body, keeping their order and dropping repeats."""
-    ids: list[uuid.UUID] = []
-    for index, value in enumerate(values):
-        ident = validation.reference(value, f"{field}[{index}]")
-        if ident not in ids:
-            ids.append(ident)
-    missing = set(ids) - customers.existing(tx, who.account_id, ids)
-    if missing:
-        unknown = ", ".join(sorted(str(i) for i in missing))
-        raise InvalidInput(field, f"no customer with id {unknown}")
-    return ids
 
 
 def _refuse_cycles(
@@ -52,11 +38,9 @@ def _organization(tx: Connection, who: Principal, organization_id: str) -> tuple
 
 
 def create(tx: Connection, who: Principal, request: wire.CustomerOrganizationRequest) -> wire.CustomerOrganization:
-    owner_id = validation.reference(request.owner_id, "ownerId")
-    if not customers.exists(tx, who.account_id, owner_id):
-        raise InvalidInput("ownerId", f"no customer with id {request.owner_id}")
+    owner_id = directory.in_body(tx, who, request.owner_id, "ownerId")
     # Sequence's own example lists the owner among the members: it is dropped, not refused.
-    members = [i for i in _existing(tx, who, request.member_ids, "memberIds") if i != owner_id]
+    members = [i for i in directory.all_in_body(tx, who, request.member_ids, "memberIds") if i != owner_id]
     if repository.owned_by(tx, who.account_id, owner_id) is not None:
         raise Conflict(f"customer {owner_id} already owns an organization")
     _refuse_cycles(tx, who, owner_id, members, "memberIds")
@@ -71,29 +55,32 @@ def create(tx: Connection, who: Principal, request: wire.CustomerOrganizationReq
 def add_members(
     tx: Connection, who: Principal, organization_id: str, request: wire.CustomerOrganizationMembers
 ) -> wire.CustomerOrganization:
-    org_id, owner_id = _organization(tx, who, organization_id)
-    wanted = _existing(tx, who, request.customer_ids, "customerIds")
-    if owner_id in wanted:
-        raise InvalidInput("customerIds", "the owner of an organization cannot be one of its members")
-    current = set(repository.member_ids(tx, who.account_id, org_id))
-    new = [i for i in wanted if i not in current]
-    _refuse_cycles(tx, who, owner_id, new, "customerIds")
-    repository.add_members(tx, who.account_id, org_id, new)
+    org_id, wanted, current = _membership_change(tx, who, organization_id, request)
+    repository.add_members(tx, who.account_id, org_id, [i for i in wanted if i not in current])
     return render(tx, who.account_id, [org_id])[org_id]
 
 
 def replace_members(
     tx: Connection, who: Principal, organization_id: str, request: wire.CustomerOrganizationMembers
 ) -> wire.CustomerOrganization:
+    org_id, wanted, current = _membership_change(tx, who, organization_id, request)
+    repository.remove_members(tx, who.account_id, org_id, current)
+    repository.add_members(tx, who.account_id, org_id, wanted)
+    return render(tx, who.account_id, [org_id])[org_id]
+
+
+def _membership_change(
+    tx: Connection, who: Principal, organization_id: str, request: wire.CustomerOrganizationMembers
+) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
+    """(organization, the members asked for, its members now), once the members asked for
+    are checked: customers of the account, not the owner, no cycle among the new ones."""
     org_id, owner_id = _organization(tx, who, organization_id)
-    wanted = _existing(tx, who, request.customer_ids, "customerIds")
+    wanted = directory.all_in_body(tx, who, request.customer_ids, "customerIds")
     if owner_id in wanted:
         raise InvalidInput("customerIds", "the owner of an organization cannot be one of its members")
     current = repository.member_ids(tx, who.account_id, org_id)
     _refuse_cycles(tx, who, owner_id, [i for i in wanted if i not in current], "customerIds")
-    repository.remove_members(tx, who.account_id, org_id, current)
-    repository.add_members(tx, who.account_id, org_id, wanted)
-    return render(tx, who.account_id, [org_id])[org_id]
+    return org_id, wanted, current
 
 
 def move_to_parent(
@@ -120,7 +107,7 @@ def move_to_parent(
         return
     if parent_id == customer_id:
         raise InvalidInput("parentId", "a customer cannot be its own parent")
-    if not customers.exists(tx, who.account_id, parent_id):
+    if not directory.exists(tx, who, parent_id):
         raise InvalidInput("parentId", f"no customer with id {parent_id}")
     _refuse_cycles(tx, who, parent_id, [customer_id], "parentId")
     org_id = repository.owned_by(tx, who.account_id, parent_id)
@@ -151,7 +138,7 @@ def _render(
     for row in repository.members_of(tx, account_id, list(owners)):
         members[row.organization_id].append(row.customer_id)
     everyone = set(owners.values()) | {i for ids in members.values() for i in ids}
-    names = customers.names(tx, account_id, list(everyone))
+    names = directory.names(tx, account_id, list(everyone))
     return {
         org_id: wire.CustomerOrganization(
             id=str(org_id),

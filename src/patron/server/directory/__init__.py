@@ -1,0 +1,2 @@
+"""The customer directory: which customers an account holds and what they are called, the
+lookups every resource makes about customers it refers to."""
