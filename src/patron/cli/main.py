@@ -9,16 +9,14 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
+from patron.cli.common import AccountOption, DatabaseOption, err, open_db, out, reported, settings_for
 from patron.cli.transfer import export_app, import_app
 from patron.server import errors
 from patron.server.accounts import service as accounts
-from patron.server.config import Settings
 from patron.server.db import maintenance, migrate
-from patron.server.db.engine import Database, open_database
 from patron.server.validation import parse_id
 
 app = typer.Typer(help="patron: a self-hostable server for Sequence's Customers API.", no_args_is_help=True)
@@ -30,31 +28,6 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
-
-out = Console()
-err = Console(stderr=True)
-
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database", help="Database URL (default: $PATRON_DATABASE_URL, else sqlite:///patron.db)."),
-]
-
-
-def _settings(database: str | None) -> Settings:
-    return Settings.from_env(database_url=database)
-
-
-def _open(database: str | None, *, upgrade: bool = True) -> Database:
-    settings = _settings(database)
-    db = open_database(settings)
-    if upgrade:
-        migrate.upgrade(db.engine)
-    return db
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -68,9 +41,8 @@ def serve(
     from granian import Granian
     from granian.constants import Interfaces
 
-    settings = _settings(database)
-    db = open_database(settings)
-    migrate.upgrade(db.engine)
+    settings = settings_for(database)
+    db = open_db(settings)
     maintenance.refresh_statistics(db.engine)
     base = f"http://{host}:{port}/api"
     with db.write() as tx:
@@ -107,7 +79,7 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None, revision: str = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    db = _open(database, upgrade=False)
+    db = open_db(settings_for(database), upgrade=False)
     migrate.upgrade(db.engine, revision)
     out.print(f"database at revision {revision}")
 
@@ -119,43 +91,31 @@ def accounts_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Create an account and its first credential pair."""
-    db = _open(database)
-    try:
-        with db.write() as tx:
-            new = accounts.create_account(tx, db.key, name)
-    except errors.PatronError as exc:
-        raise _fail(exc.message) from None
+    db = open_db(settings_for(database))
+    with reported(), db.write() as tx:
+        new = accounts.create_account(tx, db.key, name)
     _print_credential(new, as_json=as_json)
 
 
 @credentials_app.command("create")
 def credentials_create(
-    account: Annotated[str, typer.Option("--account", help="Account id.")],
+    account: AccountOption,
     database: DatabaseOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
 ) -> None:
     """Create another credential pair for an account."""
-    db = _open(database)
-    try:
-        with db.write() as tx:
-            new = accounts.create_credential(tx, db.key, parse_id(account, "account"))
-    except errors.PatronError as exc:
-        raise _fail(exc.message) from None
+    db = open_db(settings_for(database))
+    with reported(), db.write() as tx:
+        new = accounts.create_credential(tx, db.key, parse_id(account, "account"))
     _print_credential(new, as_json=as_json)
 
 
 @credentials_app.command("list")
-def credentials_list(
-    account: Annotated[str, typer.Option("--account", help="Account id.")],
-    database: DatabaseOption = None,
-) -> None:
+def credentials_list(account: AccountOption, database: DatabaseOption = None) -> None:
     """List an account's credentials (secrets are never shown again)."""
-    db = _open(database)
-    try:
-        with db.read() as tx:
-            rows = accounts.list_credentials(tx, parse_id(account, "account"))
-    except errors.PatronError as exc:
-        raise _fail(exc.message) from None
+    db = open_db(settings_for(database))
+    with reported(), db.read() as tx:
+        rows = accounts.list_credentials(tx, parse_id(account, "account"))
     table = Table("client id", "created (UTC)", "revoked (UTC)")
     table.columns[0].no_wrap = True
     for row in rows:
@@ -167,12 +127,9 @@ def credentials_list(
 @credentials_app.command("revoke")
 def credentials_revoke(client_id: str, database: DatabaseOption = None) -> None:
     """Revoke a credential; requests using it get 401 at once."""
-    db = _open(database)
-    try:
-        with db.write() as tx:
-            accounts.revoke_credential(tx, client_id)
-    except errors.PatronError as exc:
-        raise _fail(exc.message) from None
+    db = open_db(settings_for(database))
+    with reported(), db.write() as tx:
+        accounts.revoke_credential(tx, client_id)
     out.print(f"revoked {client_id}")
 
 
