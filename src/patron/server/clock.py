@@ -1,4 +1,6 @@
-"""The only place where time is read and ids are minted, so tests can pin both."""
+"""The only place where the time of day is read and ids are minted (object and request ids),
+so tests can pin both. Credential ids and secrets, and the server key, come from `secrets`
+on purpose: they must be unguessable and are never pinned (`accounts/service.py`, `config.py`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,11 @@ def new_id() -> uuid.UUID:
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
+
+
+def new_request_id() -> str:
+    """A response's `Request-Id`: 32 hex digits of a random UUID (version 4)."""
+    return uuid.uuid4().hex
 
 
 # The last id `new_hex_ids` made, as (milliseconds << 74) | its 74 random bits.

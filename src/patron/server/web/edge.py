@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 from typing import Any, cast
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from patron.server import clock
 from patron.server.accounts import service as accounts
 from patron.server.db.engine import Database
 from patron.server.errors import PatronError, Unauthenticated, Unavailable
@@ -64,7 +64,7 @@ async def stamp_response(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start":
         headers = MutableScopeHeaders.from_message(message)
         headers["Sequence-Version"] = API_VERSION
-        headers["Request-Id"] = uuid.uuid4().hex
+        headers["Request-Id"] = clock.new_request_id()
 
 
 def edge_middleware(database: Database) -> Any:
