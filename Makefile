@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# `make lock` resolves with this; it never enters .venv.
+PIP_TOOLS := pip-tools==7.6.2
 
 .PHONY: install serve test test-sqlite test-postgres check bench bench-smoke wrk lock clean
 
@@ -11,7 +13,7 @@ install: $(STAMP) ## build .venv with patron and the dev tools (locked versions)
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -42,11 +44,14 @@ bench: install wrk ## the benchmark suite at 1,000,000 customers, SQLite and Pos
 bench-smoke: install wrk ## the benchmark suite at 10,000 customers (about a minute; asserts nothing about speed)
 	$(BIN)/python bench/run.py --customers 10000 --duration 2 --out bench/work/smoke
 
-lock: ## re-resolve dependencies into requirements.lock
+lock: ## re-resolve requirements.lock with hashes, keeping its pins (`make lock LOCK_ARGS=--upgrade` takes the newest)
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install --quiet --upgrade pip
-	.lockenv/bin/python -m pip install --quiet -e '.[dev]' setuptools wheel
-	.lockenv/bin/python -m pip freeze --all --exclude-editable | grep -v '^pip==' > requirements.lock
+	.lockenv/bin/python -m pip install --quiet $(PIP_TOOLS)
+	@# setuptools and wheel from standard input: `pip install --no-build-isolation -e .` builds patron with them.
+	printf 'setuptools\nwheel\n' | CUSTOM_COMPILE_COMMAND="make lock" .lockenv/bin/pip-compile --quiet \
+		--generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+		--extra dev $(LOCK_ARGS) --output-file requirements.lock pyproject.toml -
 	rm -rf .lockenv
 
 clean:
