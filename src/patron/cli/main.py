@@ -28,6 +28,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 
 
 @app.command()
@@ -85,11 +86,7 @@ def db_upgrade(database: DatabaseOption = None, revision: str = "head") -> None:
 
 
 @accounts_app.command("create")
-def accounts_create(
-    name: str,
-    database: DatabaseOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
-) -> None:
+def accounts_create(name: str, database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """Create an account and its first credential pair."""
     db = open_db(settings_for(database))
     with reported(), db.write() as tx:
@@ -98,11 +95,7 @@ def accounts_create(
 
 
 @credentials_app.command("create")
-def credentials_create(
-    account: AccountOption,
-    database: DatabaseOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
-) -> None:
+def credentials_create(account: AccountOption, database: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """Create another credential pair for an account."""
     db = open_db(settings_for(database))
     with reported(), db.write() as tx:
