@@ -17,8 +17,19 @@ BUILDERS: list[tuple[Table, Callable[[], dict[str, Any]]]] = [
         lambda: rows.customer(
             account_id=1,
             customer_id=2,
-            fields={"legal_name": "Acme", "legal_name_key": "acme", "url": None, "label": None, "tax_status": "TAXED"}
-            | {f"address_{part}": None for part in ("line1", "line2", "town", "state", "postcode", "country")},
+            fields=rows.CustomerFields(
+                legal_name="Acme",
+                legal_name_key="acme",
+                url=None,
+                label=None,
+                tax_status="TAXED",
+                address_line1="1 Main St",
+                address_line2=None,
+                address_town="Springfield",
+                address_state=None,
+                address_postcode="12345",
+                address_country="GB",
+            ),
             status="ACTIVE",
             integration_ids=[],
             parent_id=None,

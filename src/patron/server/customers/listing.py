@@ -63,8 +63,10 @@ class Query:
 
     def sort(self) -> pages.Sort:
         descending = (self.sort_order or SortOrder.DESC) == SortOrder.DESC
-        if self.sort_by in (None, "createdAt", "legalName"):
-            return pages.Sort(self.sort_by or "createdAt", descending)  # type: ignore[arg-type]
+        if self.sort_by in (None, "createdAt"):
+            return pages.Sort("createdAt", descending)
+        if self.sort_by == "legalName":
+            return pages.Sort("legalName", descending)
         if self.sort_by.startswith(PROPERTY_SORT_PREFIX) and len(self.sort_by) > len(PROPERTY_SORT_PREFIX):
             return pages.Sort("property", descending, self.sort_by[len(PROPERTY_SORT_PREFIX) :])
         raise InvalidInput(

@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from patron.server import clock, validation
 from patron.server.aliases import service as aliases
 from patron.server.contacts import service as contacts
+from patron.server.db import rows
 from patron.server.errors import InvalidInput
 from patron.wire import models as wire
 from patron.wire.enums import CustomerStatus, State
@@ -26,7 +26,7 @@ class Prepared:
     """A create/update request checked against every rule that needs no database.
     `values`: the customer's own columns (name, URL, label, tax status, address)."""
 
-    values: dict[str, Any]
+    values: rows.CustomerFields
     aliases: list[str]
     parent_id: uuid.UUID | None
     contacts: list[contacts.CleanContact]
@@ -51,8 +51,8 @@ def status_on_create(prepared: Prepared) -> str:
 
 
 def integration_links(
-    request: wire.CreateOrUpdateCustomerRequest, now: datetime, previous: Sequence[dict[str, Any]] | None = None
-) -> list[dict[str, Any]] | None:
+    request: wire.CreateOrUpdateCustomerRequest, now: datetime, previous: Sequence[rows.StoredLink] | None = None
+) -> list[rows.StoredLink] | None:
     """Stored integration links; `pushToIntegrations` adds a pending link with no id yet.
     None when the request names no links (an update then keeps the stored ones).
 
@@ -63,7 +63,7 @@ def integration_links(
         return None
     recorded = {(link["service"], link["id"]): link.get("lastSynced") for link in previous or []}
     synced_now = clock.iso(now)
-    links: list[dict[str, Any]] = []
+    links: list[rows.StoredLink] = []
     for index, link in enumerate(request.integration_ids or []):
         if any(existing["service"] == link.service.value for existing in links):
             raise InvalidInput(f"integrationIds[{index}].service", f"{link.service.value} is listed twice")
@@ -76,19 +76,26 @@ def integration_links(
     return links
 
 
-def _values(request: wire.CreateOrUpdateCustomerRequest) -> dict[str, Any]:
+def _values(request: wire.CreateOrUpdateCustomerRequest) -> rows.CustomerFields:
     legal_name = validation.text(request.legal_name, "legalName")
-    return {
-        "legal_name": legal_name,
-        "legal_name_key": validation.fold(legal_name),
-        "url": validation.optional_text(request.url, "url"),
-        "label": validation.optional_text(request.label, "label"),
-        "tax_status": request.tax_status.value,
-        **_address(request.address),
-    }
+    line1, line2, town, state, postcode, country = _address(request.address)
+    return rows.CustomerFields(
+        legal_name=legal_name,
+        legal_name_key=validation.fold(legal_name),
+        url=validation.optional_text(request.url, "url"),
+        label=validation.optional_text(request.label, "label"),
+        tax_status=request.tax_status.value,
+        address_line1=line1,
+        address_line2=line2,
+        address_town=town,
+        address_state=state,
+        address_postcode=postcode,
+        address_country=country,
+    )
 
 
-def _address(address: wire.Address) -> dict[str, Any]:
+def _address(address: wire.Address) -> tuple[str, str | None, str, str | None, str, str]:
+    """(line1, line2, town, state, postcode, country), checked."""
     country = address.country.value
     state = address.state.value if address.state is not None else None
     if country in {"US", "CA"} and state is None:
@@ -97,14 +104,14 @@ def _address(address: wire.Address) -> dict[str, Any]:
         raise InvalidInput("address.state", f"{state} is not a US state")
     if country == "CA" and state in _US_STATES:
         raise InvalidInput("address.state", f"{state} is not a Canadian province or territory")
-    return {
-        "address_line1": validation.text(address.line1, "address.line1"),
-        "address_line2": validation.optional_text(address.line2, "address.line2"),
-        "address_town": validation.text(address.town, "address.town"),
-        "address_state": state,
-        "address_postcode": validation.text(address.postcode, "address.postcode", max_length=64),
-        "address_country": country,
-    }
+    return (
+        validation.text(address.line1, "address.line1"),
+        validation.optional_text(address.line2, "address.line2"),
+        validation.text(address.town, "address.town"),
+        state,
+        validation.text(address.postcode, "address.postcode", max_length=64),
+        country,
+    )
 
 
 def _custom_properties(properties: dict[str, str]) -> dict[str, str]:

@@ -7,19 +7,43 @@ the bulk import the stored forms its loaders take (`bulk`: hex ids, `moment`s, J
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import Any, Required, TypedDict
 
 from patron.server import validation
 
 Values = dict[str, Any]
 
 
+class CustomerFields(TypedDict):
+    """A customer's own columns that a create or update sets from the request."""
+
+    legal_name: str
+    legal_name_key: str
+    url: str | None
+    label: str | None
+    tax_status: str
+    address_line1: str
+    address_line2: str | None
+    address_town: str
+    address_state: str | None
+    address_postcode: str
+    address_country: str
+
+
+class StoredLink(TypedDict, total=False):
+    """One entry of a customer's `integration_ids` JSON column, as the wire names it."""
+
+    service: Required[str]
+    id: Required[str]
+    isPending: Required[bool]
+    lastSynced: str
+
+
 def customer(
     *,
     account_id: Any,
     customer_id: Any,
-    fields: Mapping[str, Any],
+    fields: CustomerFields,
     status: str,
     integration_ids: Any,
     parent_id: Any,

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, up
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from patron.server.db import rows as db_rows
 from patron.server.db import tables
 from patron.server.db.direct import Direct, Reads
 
@@ -37,7 +38,7 @@ class CustomerRow(NamedTuple):
     address_state: str | None
     address_postcode: str
     address_country: str
-    integration_ids: list[dict[str, Any]]
+    integration_ids: list[db_rows.StoredLink]
     parent_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
