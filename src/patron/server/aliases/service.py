@@ -13,7 +13,7 @@ from patron.server.aliases import repository
 from patron.server.aliases.repository import AliasRow
 from patron.server.auth import Principal
 from patron.server.db import rows
-from patron.server.db.keyset import CursorCodec, SortColumn, fetch_page, read_cursor
+from patron.server.db.keyset import CursorCodec, Segment, SortColumn, fetch_page, read_cursor
 from patron.server.directory import service as directory
 from patron.server.errors import Conflict, InvalidInput, NotFound
 from patron.wire import models as wire
@@ -123,7 +123,9 @@ def list_page(
     codec = CursorCodec(key, ["aliases", who.account_id, value])
     cursor = read_cursor(codec, after=after, before=before, columns=_SORT)
     query = repository.list_query(who.account_id, value=value)
-    page = fetch_page(tx, query, _SORT, lambda r: (r.created_at, r.id), limit=limit, cursor=cursor, codec=codec)
+    page = fetch_page(
+        tx, [Segment(query, _SORT)], _SORT, lambda r: (r.created_at, r.id), limit=limit, cursor=cursor, codec=codec
+    )
     return wire.ListCustomerAliasResponse(
         items=[_response(row) for row in page.rows],
         pagination=wire.Pagination(total_result_size=repository.count(tx, query), after=page.after, before=page.before),

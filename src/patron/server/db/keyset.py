@@ -106,60 +106,22 @@ def read_cursor(
     return None
 
 
-def fetch_page(
-    connection: Connection,
-    query: Select[Any],
-    columns: Sequence[SortColumn],
-    key_of: Callable[[Any], tuple[Any, ...]],
-    *,
-    limit: int,
-    cursor: Cursor | None,
-    codec: CursorCodec,
-) -> Page:
-    """Run one page of `query` in the order of `columns` (the last one must be unique)."""
-    forward = [(c.expr.desc() if c.descending else c.expr.asc()) for c in columns]
-    backward = [(c.expr.asc() if c.descending else c.expr.desc()) for c in columns]
-    if cursor is None or cursor.direction == "after":
-        scoped = query if cursor is None else query.where(_beyond(columns, cursor.key, ahead=True))
-        rows = list(connection.execute(scoped.order_by(*forward).limit(limit + 1)))
-        has_after = len(rows) > limit
-        rows = rows[:limit]
-        if cursor is None:
-            has_before = False
-        elif rows:
-            has_before = _exists(connection, query, _beyond(columns, key_of(rows[0]), ahead=False), backward)
-        else:
-            has_before = _exists(connection, query, _not_beyond(columns, cursor.key, ahead=True), backward)
-    else:
-        scoped = query.where(_beyond(columns, cursor.key, ahead=False))
-        rows = list(connection.execute(scoped.order_by(*backward).limit(limit + 1)))
-        has_before = len(rows) > limit
-        rows = rows[:limit]
-        rows.reverse()
-        if rows:
-            has_after = _exists(connection, query, _beyond(columns, key_of(rows[-1]), ahead=True), forward)
-        else:
-            has_after = _exists(connection, query, _not_beyond(columns, cursor.key, ahead=False), forward)
-    return Page(
-        rows=rows,
-        after=codec.encode("after", key_of(rows[-1]), columns) if rows and has_after else None,
-        before=codec.encode("before", key_of(rows[0]), columns) if rows and has_before else None,
-    )
-
-
 @dataclass(frozen=True)
 class Segment:
-    """One run of a sort served by its own query. A sort can be several runs one after the
-    other, each read from its own index: customers holding a custom property (by its
-    value, from the property index), then those without it (by id, from the primary key).
-    Keys of such a sort lead with the index of the run (see `fetch_segmented_page`)."""
+    """One run of a sort, served by its own query (the last of `columns` must be unique).
+
+    Most sorts are one run (`within=None`): a row's sort key is its key in the run, and a
+    cursor holds just that. A sort can also be several runs one after the other, each read
+    from its own index: customers holding a custom property (by its value, from the
+    property index), then those without it (by id, from the primary key). Keys of such a
+    sort lead with the index of the run, and `within` maps a key to the key in this run."""
 
     query: Select[Any]
     columns: Sequence[SortColumn]
-    within: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # the sort key -> the key in this run
+    within: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
 
 
-def fetch_segmented_page(
+def fetch_page(
     connection: Connection,
     segments: Sequence[Segment],
     columns: Sequence[SortColumn],
@@ -169,63 +131,90 @@ def fetch_segmented_page(
     cursor: Cursor | None,
     codec: CursorCodec,
 ) -> Page:
-    """`fetch_page` for a sort made of `segments` in turn; `key_of(row)[0]` and a cursor's
-    first value are the index of the segment a row belongs to, `columns` encode cursors."""
-
-    def order(segment: Segment, ahead: bool) -> list[Any]:
-        return [(c.expr.desc() if c.descending == ahead else c.expr.asc()) for c in segment.columns]
-
-    def collect(start: int, key: tuple[Any, ...] | None, ahead: bool) -> list[Any]:
-        rows: list[Any] = []
-        index = start
-        while 0 <= index < len(segments) and len(rows) <= limit:
-            segment = segments[index]
-            query = segment.query
-            if key is not None and index == start:
-                query = query.where(_beyond(segment.columns, segment.within(key), ahead=ahead))
-            rows += connection.execute(query.order_by(*order(segment, ahead)).limit(limit + 1 - len(rows)))
-            index += 1 if ahead else -1
-        return rows
-
-    def any_beyond(key: tuple[Any, ...], *, ahead: bool, inclusive: bool) -> bool:
-        segment = segments[key[0]]
-        within = segment.within(key)
-        condition = (
-            _not_beyond(segment.columns, within, ahead=not ahead)
-            if inclusive
-            else _beyond(segment.columns, within, ahead=ahead)
-        )
-        if _exists(connection, segment.query, condition, order(segment, ahead)):
-            return True
-        others = range(key[0] + 1, len(segments)) if ahead else range(key[0] - 1, -1, -1)
-        return any(_exists(connection, segments[i].query, true(), order(segments[i], ahead)) for i in others)
-
-    if cursor is not None and not 0 <= cursor.key[0] < len(segments):
-        raise InvalidInput(cursor.direction, "the cursor is invalid, or belongs to another query or account")
+    """One page of the sort made of `segments` in turn (see `Segment`): `key_of(row)` is a
+    row's sort key, `columns` are the sort's columns, as cursors encode its keys."""
+    runs = _Runs(connection, segments, limit, cursor)
     if cursor is None or cursor.direction == "after":
-        rows = collect(0 if cursor is None else cursor.key[0], None if cursor is None else cursor.key, ahead=True)
+        rows = runs.collect(None if cursor is None else cursor.key, ahead=True)
         has_after = len(rows) > limit
         rows = rows[:limit]
         if cursor is None:
             has_before = False
         elif rows:
-            has_before = any_beyond(key_of(rows[0]), ahead=False, inclusive=False)
+            has_before = runs.any_beyond(key_of(rows[0]), ahead=False, inclusive=False)
         else:
-            has_before = any_beyond(cursor.key, ahead=False, inclusive=True)
+            has_before = runs.any_beyond(cursor.key, ahead=False, inclusive=True)
     else:
-        rows = collect(cursor.key[0], cursor.key, ahead=False)
+        rows = runs.collect(cursor.key, ahead=False)
         has_before = len(rows) > limit
         rows = rows[:limit]
         rows.reverse()
         if rows:
-            has_after = any_beyond(key_of(rows[-1]), ahead=True, inclusive=False)
+            has_after = runs.any_beyond(key_of(rows[-1]), ahead=True, inclusive=False)
         else:
-            has_after = any_beyond(cursor.key, ahead=True, inclusive=True)
+            has_after = runs.any_beyond(cursor.key, ahead=True, inclusive=True)
     return Page(
         rows=rows,
         after=codec.encode("after", key_of(rows[-1]), columns) if rows and has_after else None,
         before=codec.encode("before", key_of(rows[0]), columns) if rows and has_before else None,
     )
+
+
+class _Runs:
+    """The runs of one page's sort, read from the page outwards (`ahead`: forward)."""
+
+    def __init__(self, connection: Connection, segments: Sequence[Segment], limit: int, cursor: Cursor | None) -> None:
+        indexed = bool(segments) and segments[0].within is not None
+        if not segments or (not indexed and len(segments) != 1):
+            raise ValueError("a sort is one run without `within`, or runs that each have one")
+        if indexed and cursor is not None and not 0 <= cursor.key[0] < len(segments):
+            raise InvalidInput(cursor.direction, "the cursor is invalid, or belongs to another query or account")
+        self._connection = connection
+        self._segments = segments
+        self._limit = limit
+        self._indexed = indexed  # keys lead with the index of their run
+
+    def _run(self, key: tuple[Any, ...]) -> int:
+        return int(key[0]) if self._indexed else 0
+
+    def _bound(self, key: tuple[Any, ...], ahead: bool, *, inclusive: bool = False) -> ColumnElement[bool]:
+        """The rows of `key`'s run beyond it going `ahead` (`inclusive`: or at it)."""
+        segment = self._segments[self._run(key)]
+        within = key if segment.within is None else segment.within(key)
+        if inclusive:
+            return _not_beyond(segment.columns, within, ahead=not ahead)
+        return _beyond(segment.columns, within, ahead=ahead)
+
+    def collect(self, key: tuple[Any, ...] | None, *, ahead: bool) -> list[Any]:
+        """Up to `limit + 1` rows beyond `key` (from the start when None), run after run."""
+        rows: list[Any] = []
+        start = index = 0 if key is None else self._run(key)
+        while 0 <= index < len(self._segments) and len(rows) <= self._limit:
+            segment = self._segments[index]
+            query = segment.query
+            if key is not None and index == start:
+                query = query.where(self._bound(key, ahead))
+            rows += self._connection.execute(query.order_by(*_order(segment, ahead)).limit(self._limit + 1 - len(rows)))
+            index += 1 if ahead else -1
+        return rows
+
+    def any_beyond(self, key: tuple[Any, ...], *, ahead: bool, inclusive: bool) -> bool:
+        """Is there a row beyond `key` going `ahead` (`inclusive`: or at it), in any run?"""
+        index = self._run(key)
+        segment = self._segments[index]
+        if _exists(
+            self._connection, segment.query, self._bound(key, ahead, inclusive=inclusive), _order(segment, ahead)
+        ):
+            return True
+        others = range(index + 1, len(self._segments)) if ahead else range(index - 1, -1, -1)
+        return any(
+            _exists(self._connection, self._segments[i].query, true(), _order(self._segments[i], ahead)) for i in others
+        )
+
+
+def _order(segment: Segment, ahead: bool) -> list[Any]:
+    """The run's ORDER BY, forward (`ahead`) or backward."""
+    return [(c.expr.desc() if c.descending == ahead else c.expr.asc()) for c in segment.columns]
 
 
 def _exists(connection: Connection, query: Select[Any], condition: ColumnElement[bool], order: Sequence[Any]) -> bool:

@@ -147,11 +147,9 @@ def page(
     if sort.key == "property":
         assert sort.property_key is not None
         segments = _by_property(query, account_id, sort.property_key, descending=sort.descending, dense=dense)
-        found = keyset.fetch_segmented_page(
-            tx, segments, sort.columns(), sort.key_of, limit=limit, cursor=cursor, codec=codec
-        )
     else:
-        found = keyset.fetch_page(tx, query, sort.columns(), sort.key_of, limit=limit, cursor=cursor, codec=codec)
+        segments = [keyset.Segment(query, sort.columns())]
+    found = keyset.fetch_page(tx, segments, sort.columns(), sort.key_of, limit=limit, cursor=cursor, codec=codec)
     return keyset.Page([as_customer(row) for row in found.rows], found.after, found.before)
 
 
