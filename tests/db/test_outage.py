@@ -1,5 +1,6 @@
 """PostgreSQL going away or getting stuck: fast 503s with the error body, /readyz not ready,
-and service coming back by itself when the database returns, with no restart of patron."""
+and service coming back by itself when the database returns, with no restart of patron;
+and which database failures count as "not now" (on any database)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from patron.server.app import create_app
 from patron.server.config import Settings
-from patron.server.db import migrate
+from patron.server.db import migrate, outage
 from patron.server.db.engine import Database, make_engine
 from patron.server.errors import Unavailable
 from tests.conftest import SECRET_KEY, Account, make_account
@@ -28,7 +30,7 @@ from tests.factories import customer_body
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pg-cluster.sh"
 FAST = 2.0  # seconds: how long a refused request may take (G10, G16)
 
-pytestmark = pytest.mark.skipif(
+postgresql_only = pytest.mark.skipif(
     not os.environ.get("PATRON_TEST_DATABASE_URL"), reason="runs in the PostgreSQL pass of `make test`"
 )
 
@@ -59,6 +61,7 @@ def own_cluster() -> Iterator[tuple[str, str]]:
         cluster("stop", directory)
 
 
+@postgresql_only
 def test_requests_fail_fast_with_503_and_recover_by_themselves(own_cluster: tuple[str, str]) -> None:
     url, directory = own_cluster
     settings = Settings(database_url=url, secret_key=SECRET_KEY, pool_timeout=2, connect_timeout=2)
@@ -107,6 +110,7 @@ def short_timeout_app(database_url: str) -> tuple[Litestar, Account]:
     return app, make_account(app.state.database)
 
 
+@postgresql_only
 @pytest.mark.parametrize("table", ["customers", "credentials"])
 def test_a_request_stuck_behind_a_lock_answers_503_within_the_statement_timeout(
     database_url: str, admin: Engine, table: str
@@ -129,6 +133,7 @@ def test_a_request_stuck_behind_a_lock_answers_503_within_the_statement_timeout(
     app.state.database.engine.dispose()
 
 
+@postgresql_only
 def test_connections_killed_by_the_server_are_replaced_without_errors(database_url: str, admin: Engine) -> None:
     app, account = short_timeout_app(database_url)
     with TestClient(app) as client:
@@ -146,6 +151,7 @@ def test_connections_killed_by_the_server_are_replaced_without_errors(database_u
     app.state.database.engine.dispose()
 
 
+@postgresql_only
 def test_a_deadlock_is_a_retryable_503_not_a_500(database_url: str) -> None:
     database = Database(make_engine(database_url), b"key")
     with database.write() as tx:
@@ -171,3 +177,49 @@ def test_a_deadlock_is_a_retryable_503_not_a_500(database_url: str) -> None:
         thread.join(timeout=30)
     database.engine.dispose()
     assert sorted(outcomes) == ["committed", "unavailable"]
+
+
+class DriverError(Exception):
+    """What a driver raises, with the SQLSTATE psycopg gives its errors."""
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def failure(message: str, sqlstate: str | None = None, *, invalidated: bool = False) -> DBAPIError:
+    return DBAPIError("SELECT 1", None, DriverError(message, sqlstate), connection_invalidated=invalidated)
+
+
+class TestClassification:
+    """Which failures are "not now" (a 503 the client may retry), on any database."""
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            failure("canceling statement due to statement timeout", "57014"),
+            failure("deadlock detected", "40P01"),
+            failure("could not serialize access", "40001"),
+            failure("cannot execute UPDATE in a read-only transaction", "25006"),
+            failure("connection failure", "08006"),
+            failure("server closed the connection unexpectedly"),
+            failure("database is locked"),
+            failure("anything", invalidated=True),
+        ],
+    )
+    def test_transient_failures_are_unavailable(self, error: DBAPIError) -> None:
+        assert outage.is_unavailable(error)
+
+    @pytest.mark.parametrize(
+        "error",
+        [
+            failure('duplicate key value violates unique constraint "x"', "23505"),
+            failure('syntax error at or near "SELEC"', "42601"),
+            failure("no such table: customers"),
+        ],
+    )
+    def test_faults_of_the_statement_or_data_are_not(self, error: DBAPIError) -> None:
+        assert not outage.is_unavailable(error)
+
+    def test_the_error_is_the_one_every_edge_answers_with_503(self) -> None:
+        assert isinstance(outage.unavailable(), Unavailable)

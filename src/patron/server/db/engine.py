@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from patron.server.config import Settings
+from patron.server.db import outage
 from patron.server.db.direct import Reads, Snapshot, SQLiteReaders
 from patron.server.errors import Unavailable
 
@@ -125,7 +126,7 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     try:
         connection = engine.connect()
     except (OperationalError, PoolTimeout) as exc:
-        raise Unavailable("the database is unavailable") from exc
+        raise outage.unavailable() from exc
     try:
         with connection:
             if write:
@@ -134,58 +135,13 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
                 with connection.begin():
                     yield connection
             except DBAPIError as exc:
-                if exc.connection_invalidated or _is_unavailable(exc):
-                    raise Unavailable("the database is unavailable") from exc
+                if outage.is_unavailable(exc):
+                    raise outage.unavailable() from exc
                 raise
     except OperationalError as exc:
-        if _is_unavailable(exc):
-            raise Unavailable("the database is unavailable") from exc
+        if outage.is_unavailable(exc):
+            raise outage.unavailable() from exc
         raise
-
-
-# PostgreSQL SQLSTATEs meaning "not now": the database is unreachable, shutting down or
-# starting, out of connections, read-only (a standby after failover), or it gave up
-# waiting (statement or lock timeout, deadlock, serialization failure). The transaction
-# was rolled back; the client may retry (503 with Retry-After).
-_TRANSIENT_SQLSTATE_CLASSES = ("08",)  # connection exceptions
-_TRANSIENT_SQLSTATES = frozenset(
-    {
-        "57P01",  # admin_shutdown
-        "57P02",  # crash_shutdown
-        "57P03",  # cannot_connect_now (starting up, shutting down, recovery)
-        "53300",  # too_many_connections
-        "25006",  # read_only_sql_transaction
-        "57014",  # query_canceled (statement_timeout)
-        "55P03",  # lock_not_available (lock_timeout)
-        "40001",  # serialization_failure
-        "40P01",  # deadlock_detected
-    }
-)
-# Driver messages without a SQLSTATE: the connection broke under the client, or SQLite
-# could not get its lock within the busy timeout.
-_TRANSIENT_MESSAGES = (
-    "database is locked",
-    "connection refused",
-    "server closed the connection",
-    "terminating connection",
-    "could not connect",
-    "connection is closed",
-    "connection is lost",
-    "the database system is",
-    "consuming input failed",
-)
-
-
-def _is_unavailable(exc: DBAPIError) -> bool:
-    if exc.connection_invalidated:
-        return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    if isinstance(sqlstate, str) and (
-        sqlstate in _TRANSIENT_SQLSTATES or sqlstate.startswith(_TRANSIENT_SQLSTATE_CLASSES)
-    ):
-        return True
-    text = str(exc.orig).lower()
-    return any(marker in text for marker in _TRANSIENT_MESSAGES)
 
 
 class Database:
@@ -217,8 +173,8 @@ class Database:
                 with self._readers.snapshot() as snapshot:
                     yield snapshot
             except DBAPIError as exc:
-                if _is_unavailable(exc):
-                    raise Unavailable("the database is unavailable") from exc
+                if outage.is_unavailable(exc):
+                    raise outage.unavailable() from exc
                 raise
         elif self._snapshots is not None:
             engine = self._snapshots
@@ -227,7 +183,7 @@ class Database:
             try:
                 pooled = engine.raw_connection()
             except cannot_connect as exc:
-                raise Unavailable("the database is unavailable") from exc
+                raise outage.unavailable() from exc
             snapshot = Snapshot(engine.dialect, pooled.driver_connection)
             held: list[PoolProxiedConnection] = [pooled]  # the connection in use, if any
 
@@ -263,8 +219,8 @@ class Database:
             except DBAPIError as exc:
                 if held and broken():
                     drop(exc)
-                if _is_unavailable(exc):
-                    raise Unavailable("the database is unavailable") from exc
+                if outage.is_unavailable(exc):
+                    raise outage.unavailable() from exc
                 raise
             finally:
                 if held:
