@@ -3,7 +3,9 @@ writes equal a real count, and indexed name search equals a casefolded substring
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import msgspec
@@ -183,9 +185,79 @@ MILLION_STATISTICS = [
 ]
 
 
+def load_million_statistics(database: Database) -> None:
+    """The planner statistics of a million customers (as `patron import` leaves them), so
+    SQLite plans as it would at that size rather than for thirty rows."""
+    with database.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("DELETE FROM sqlite_stat1")
+        for table, name, stat in MILLION_STATISTICS:
+            connection.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", (table, name, stat))
+        connection.exec_driver_sql("ANALYZE sqlite_schema")
+        connection.commit()
+
+
+class Served:
+    """The SELECTs that serve requests, as `database.engine`'s cursor events see them. Every
+    connection SQLite opens from here on (pooled or a snapshot's) also reports each SELECT it
+    runs, and each request must have shown the listener every one of them."""
+
+    def __init__(self, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.statements: list[tuple[str, Any, bool]] = []
+        self.must_not_sort = False  # recorded with each statement
+        self._ran: list[str] = []
+        real = sqlite3.connect
+
+        def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+            connection: sqlite3.Connection = real(*args, **kwargs)
+            connection.set_trace_callback(self._trace)
+            return connection
+
+        monkeypatch.setattr(sqlite3, "connect", connect)
+        monkeypatch.setattr(sqlite3.dbapi2, "connect", connect)  # what SQLAlchemy calls
+        database.close()  # connections (re)open traced, and load the statistics
+        self._engine = database.engine
+        event.listen(self._engine, "before_cursor_execute", self._record)
+
+    def _trace(self, statement: str) -> None:
+        # Not SQLite's own reads of a full-text index's tables (`'main'.'customer_names_config'`).
+        if statement.lstrip().upper().startswith("SELECT") and "'main'." not in statement:
+            self._ran.append(statement)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            self.statements.append((statement, parameters, self.must_not_sort))
+
+    def get(self, client: Client, path: str, headers: dict[str, str], **params: Any) -> Any:
+        """GET `path`; fails unless the listener saw every SELECT the request ran."""
+        seen, ran = len(self.statements), len(self._ran)
+        response = client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        assert len(self.statements) - seen == len(self._ran) - ran, "\n--\n".join(self._ran[ran:])
+        return response.json()
+
+    def stop(self) -> None:
+        event.remove(self._engine, "before_cursor_execute", self._record)
+
+
+def plans(database: Database, statements: list[tuple[str, Any, bool]]) -> list[tuple[str, list[str], bool]]:
+    """Each statement with the steps of its query plan."""
+    with database.engine.connect() as connection:
+        return [
+            (
+                statement,
+                [row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)],
+                flag,
+            )
+            for statement, parameters, flag in statements
+        ]
+
+
 class TestQueryPlans:
     """On SQLite, every filter and sort reads through an index: no statement of a listing
-    scans the customers table or sorts more than the rows a filter index found."""
+    scans the customers table or sorts more than the rows a filter index found, and no
+    statement of a read of one customer scans a table. The statements checked are all of
+    them: `Served` fails a request that ran one the engine's events did not see."""
 
     COMBINATIONS: ClassVar[list[dict[str, str]]] = [
         {**f, **s, **a}
@@ -200,47 +272,59 @@ class TestQueryPlans:
         for a in ({}, {"includeArchived": "true"})
     ]
 
-    def test_no_listing_scans_the_customers(
-        self, client: Client, account: Account, database: Database, backend: Any
-    ) -> None:
+    @pytest.fixture
+    def served(
+        self, client: Client, account: Account, database: Database, backend: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> Iterator[Served]:
         if backend.kind != "sqlite":
             pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
         for index in range(30):
-            create_customer(client, account.headers, customProperties={"tier": f"t{index % 4}"}, label="gold")
-        # The planner statistics of a million customers (as `patron import` leaves them), so
-        # SQLite plans as it would at that size rather than for thirty rows.
-        with database.engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.exec_driver_sql("DELETE FROM sqlite_stat1")
-            for table, name, stat in MILLION_STATISTICS:
-                connection.exec_driver_sql("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", (table, name, stat))
-            connection.exec_driver_sql("ANALYZE sqlite_schema")
-            connection.commit()
-        database.engine.dispose()  # connections load statistics when they open
-        statements: list[tuple[str, Any, bool]] = []
-        sorted_by_index = True  # no filter finds the rows first: the sort must come from an index
+            create_customer(
+                client,
+                account.headers,
+                customProperties={"tier": f"t{index % 4}"},
+                label="gold",
+                customerAliases=[f"a-{index}"],
+            )
+        load_million_statistics(database)
+        recorder = Served(database, monkeypatch)
+        yield recorder
+        recorder.stop()
 
-        def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-            if statement.lstrip().upper().startswith("SELECT") and "customers" in statement:
-                statements.append((statement, parameters, sorted_by_index))
+    def test_no_listing_scans_the_customers(
+        self, client: Client, account: Account, database: Database, served: Served
+    ) -> None:
+        for params in self.COMBINATIONS:
+            # No filter finds the rows first: the sort must come from an index.
+            served.must_not_sort = not ({"email", "alias", "legalName"} & set(params))
+            first = served.get(client, "/api/customers", account.headers, **params, limit=2)
+            after = first["pagination"].get("after")
+            if after:
+                served.get(client, "/api/customers", account.headers, **params, limit=2, after=after)
+        listed = [s for s in served.statements if "customers" in s[0]]
+        assert len(listed) > len(self.COMBINATIONS)
+        scans = [
+            (statement, plan)
+            for statement, plan, must_not_sort in plans(database, listed)
+            if any(step.startswith("SCAN customers") for step in plan)
+            or (must_not_sort and any("TEMP B-TREE" in step for step in plan))
+        ]
+        assert not scans, "\n\n".join(f"{s}\n{p}" for s, p in scans[:3])
 
-        event.listen(database.engine, "before_cursor_execute", record)
-        try:
-            for params in self.COMBINATIONS:
-                sorted_by_index = not ({"email", "alias", "legalName"} & set(params))
-                first = client.get("/api/customers", params={**params, "limit": 2}, headers=account.headers)
-                after = first.json()["pagination"].get("after")
-                if after:
-                    client.get("/api/customers", params={**params, "limit": 2, "after": after}, headers=account.headers)
-        finally:
-            event.remove(database.engine, "before_cursor_execute", record)
-        assert len(statements) > len(self.COMBINATIONS)
-        scans = []
-        with database.engine.connect() as connection:
-            for statement, parameters, must_not_sort in statements:
-                plan = [row[-1] for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
-                if any(step.startswith("SCAN customers") for step in plan) or (
-                    must_not_sort and any("TEMP B-TREE" in step for step in plan)
-                ):
-                    scans.append((statement, plan))
+    def test_no_read_of_one_customer_scans_a_table(
+        self, client: Client, account: Account, database: Database, served: Served
+    ) -> None:
+        ident = served.get(client, "/api/customers/by-alias/a-3", account.headers)["id"]
+        assert served.get(client, f"/api/customers/by-alias/{ident}", account.headers)["id"] == ident
+        assert served.get(client, f"/api/customers/{ident}", account.headers)["id"] == ident
+        read = " ".join(statement for statement, _, _ in served.statements)
+        for table in ("credentials", "customer_aliases", "customers", "contacts", "custom_properties"):
+            assert f"FROM {table} " in read or f"JOIN {table} " in read, table
+        # No step scans a table, and the customer is found by its id (not among the account's).
+        scans = [
+            (statement, plan)
+            for statement, plan, _ in plans(database, served.statements)
+            if any(step.startswith("SCAN") for step in plan)
+            or any(step.startswith("SEARCH customers") and " id=?)" not in step for step in plan)
+        ]
         assert not scans, "\n\n".join(f"{s}\n{p}" for s, p in scans[:3])

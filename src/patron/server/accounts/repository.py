@@ -9,7 +9,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from patron.server.db import tables
-from patron.server.db.direct import Direct, Reads
+from patron.server.db.snapshot import Direct, Snapshot
 
 
 class AccountRow(NamedTuple):
@@ -62,7 +62,7 @@ _FIND_CREDENTIAL = Direct(
 )
 
 
-def find_credential(reads: Reads, account_id: uuid.UUID, client_id: str) -> StoredCredential | None:
+def find_credential(reads: Snapshot, account_id: uuid.UUID, client_id: str) -> StoredCredential | None:
     row = _FIND_CREDENTIAL.first(reads, {"account_id": account_id, "client_id": client_id})
     return StoredCredential._make(row) if row is not None else None
 

@@ -14,7 +14,7 @@ from patron.server import clock
 from patron.server.accounts import repository
 from patron.server.accounts.repository import CredentialRow
 from patron.server.auth import Principal
-from patron.server.db.direct import Reads
+from patron.server.db.snapshot import Snapshot
 from patron.server.errors import InvalidInput, NotFound, Unauthenticated
 
 # A client id is the account id (hex) and a random suffix: authentication finds the
@@ -77,7 +77,7 @@ def has_accounts(tx: Connection) -> bool:
     return repository.count_accounts(tx) > 0
 
 
-def authenticate(reads: Reads, key: bytes, client_id: str, secret: str) -> Principal:
+def authenticate(reads: Snapshot, key: bytes, client_id: str, secret: str) -> Principal:
     """Check a client id and secret; every failure looks the same to the caller."""
     account_id = _account_of(client_id)
     row = repository.find_credential(reads, account_id, client_id) if account_id else None

@@ -17,7 +17,7 @@ from patron.server.customers import listing, render, rules
 from patron.server.customers.repository import properties, records
 from patron.server.customers.repository.records import CustomerRow
 from patron.server.db import rows
-from patron.server.db.direct import Reads
+from patron.server.db.snapshot import Snapshot
 from patron.server.errors import NotFound
 from patron.server.organizations import service as organizations
 from patron.wire import models as wire
@@ -135,7 +135,7 @@ def _row(tx: Connection, who: Principal, customer_id: str) -> CustomerRow:
     return row
 
 
-def by_alias(reads: Reads, who: Principal, alias: str) -> wire.Customer20240509:
+def by_alias(reads: Snapshot, who: Principal, alias: str) -> wire.Customer20240509:
     """The customer holding a live alias (or with that id), in the 2024-05-09 shape.
     Archived customers are found too."""
     found = records.by_alias_with_contacts(reads, who.account_id, alias)

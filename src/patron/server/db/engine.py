@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, PoolProxiedConnection, create_engine, event, pool
+from sqlalchemy import Connection, Engine, create_engine, event, pool
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from patron.server.config import Settings
 from patron.server.db import outage
-from patron.server.db.direct import Reads, Snapshot, SQLiteReaders
+from patron.server.db.snapshot import Snapshot, snapshots_for
 from patron.server.errors import Unavailable
 
 WRITE = "patron_write"
@@ -47,7 +47,7 @@ def make_engine(
 
     `snapshots=True` builds the PostgreSQL engine for `Database.snapshot` instead: every
     statement in its own transaction (autocommit), and no ping before each checkout (a
-    broken connection is dropped when it fails; see `Database.snapshot`).
+    broken connection is replaced when it fails; see `db.snapshot`).
     """
     url = normalise_url(url)
     parsed = make_url(url)
@@ -148,7 +148,7 @@ class Database:
     """The engine and server key a running patron works with; hands out transactions.
 
     `snapshots`: on PostgreSQL, a second engine for `snapshot` (see `make_engine`); without
-    it a snapshot is an ordinary read transaction.
+    it a snapshot is an ordinary read transaction on the pool (still a `Snapshot`).
     """
 
     def __init__(
@@ -156,85 +156,22 @@ class Database:
     ) -> None:
         self.engine = engine
         self.key = key
-        self._readers = SQLiteReaders(engine, busy_timeout_ms) if SQLiteReaders.usable(engine) else None
-        self._snapshots = snapshots
+        self._snapshots = snapshots_for(engine, read=self.read, pool=snapshots, busy_timeout_ms=busy_timeout_ms)
 
     def read(self) -> AbstractContextManager[Connection]:
         return transaction(self.engine, write=False)
 
-    @contextmanager
-    def snapshot(self) -> Iterator[Reads]:
-        """A read-only block for `direct.Direct` statements only: the cheapest way to read
-        (see `direct`). SQLite: one consistent snapshot for the block. PostgreSQL with a
-        snapshot engine: each statement reads what is committed when it runs (autocommit,
-        one round trip per statement), so reads that must agree go in one statement."""
-        if self._readers is not None:
-            try:
-                with self._readers.snapshot() as snapshot:
-                    yield snapshot
-            except DBAPIError as exc:
-                if outage.is_unavailable(exc):
-                    raise outage.unavailable() from exc
-                raise
-        elif self._snapshots is not None:
-            engine = self._snapshots
-            # The pool hands out the driver's own error when it cannot connect.
-            cannot_connect = (DBAPIError, PoolTimeout, engine.dialect.loaded_dbapi.Error)
-            try:
-                pooled = engine.raw_connection()
-            except cannot_connect as exc:
-                raise outage.unavailable() from exc
-            snapshot = Snapshot(engine.dialect, pooled.driver_connection)
-            held: list[PoolProxiedConnection] = [pooled]  # the connection in use, if any
-
-            def broken() -> bool:
-                # psycopg marks a connection broken when the server closed it under us.
-                return bool(getattr(snapshot.driver_connection, "broken", False))
-
-            def drop(error: DBAPIError) -> None:
-                # A database that went away broke the pool's other connections too.
-                held.pop().invalidate(error)
-                engine.dispose()
-
-            def recover(error: DBAPIError) -> bool:
-                # No ping before checkout, so a connection the server closed meanwhile
-                # (restart, idle timeout, failover) fails its first statement: drop it,
-                # connect afresh, and let the statement run once more. Each statement is
-                # its own transaction, so running it again is safe. Once per snapshot, and
-                # only for a broken connection (a statement timeout is not run again).
-                snapshot.recover = None
-                if not broken():
-                    return False
-                drop(error)
-                try:
-                    held.append(engine.raw_connection())
-                except cannot_connect:
-                    return False  # still away: the statement's error stands (a 503)
-                snapshot.driver_connection = held[0].driver_connection
-                return True
-
-            snapshot.recover = recover
-            try:
-                yield snapshot
-            except DBAPIError as exc:
-                if held and broken():
-                    drop(exc)
-                if outage.is_unavailable(exc):
-                    raise outage.unavailable() from exc
-                raise
-            finally:
-                if held:
-                    held[0].close()
-        else:
-            with self.read() as tx:
-                yield tx
+    def snapshot(self) -> AbstractContextManager[Snapshot]:
+        """A read-only block for `snapshot.Direct` statements only, the cheapest way to read
+        (see `db.snapshot`). SQLite file: one consistent view for the block. PostgreSQL with
+        a snapshot engine: each statement reads what is committed when it runs (autocommit),
+        so reads that must agree go in one statement. Otherwise a pooled read transaction.
+        Always a `Snapshot`; `Unavailable` when the database cannot serve now."""
+        return self._snapshots.snapshot()
 
     def close(self) -> None:
         """Close the snapshot connections and the pool."""
-        if self._readers is not None:
-            self._readers.close()
-        if self._snapshots is not None:
-            self._snapshots.dispose()
+        self._snapshots.close()
         self.engine.dispose()
 
     def write(self) -> AbstractContextManager[Connection]:

@@ -30,8 +30,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import Connection
 
 from patron.server.auth import Principal
-from patron.server.db.direct import Reads
 from patron.server.db.engine import Database
+from patron.server.db.snapshot import Snapshot
 from patron.wire import models as wire
 
 P = ParamSpec("P")
@@ -126,7 +126,7 @@ def _read(request: Http, call: Call[P, T], *args: P.args, **kwargs: P.kwargs) ->
 
 async def snapshot(
     request: Http,
-    call: Callable[Concatenate[Reads, Principal, P], T],
+    call: Callable[Concatenate[Snapshot, Principal, P], T],
     *args: P.args,
     **kwargs: P.kwargs,
 ) -> T:

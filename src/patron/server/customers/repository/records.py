@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from patron.server.db import rows as db_rows
 from patron.server.db import tables
-from patron.server.db.direct import Direct, Reads
+from patron.server.db.snapshot import Direct, Snapshot
 
 c = tables.customer.c
 p = tables.custom_property.c
@@ -108,12 +108,12 @@ def _with_contacts(rows: Sequence[Sequence[Any]]) -> list[CustomerContactRow]:
     return [CustomerContactRow(as_customer(row), *row[n:]) for row in rows]
 
 
-def by_alias_with_contacts(reads: Reads, account_id: uuid.UUID, value: str) -> list[CustomerContactRow]:
+def by_alias_with_contacts(reads: Snapshot, account_id: uuid.UUID, value: str) -> list[CustomerContactRow]:
     """The customer holding the live alias `value`, a row per live contact (see above)."""
     return _with_contacts(_BY_ALIAS.all(reads, {"account_id": account_id, "value": value}))
 
 
-def by_id_with_contacts(reads: Reads, account_id: uuid.UUID, customer_id: uuid.UUID) -> list[CustomerContactRow]:
+def by_id_with_contacts(reads: Snapshot, account_id: uuid.UUID, customer_id: uuid.UUID) -> list[CustomerContactRow]:
     return _with_contacts(_BY_ID.all(reads, {"account_id": account_id, "customer_id": customer_id}))
 
 
