@@ -208,3 +208,26 @@ def test_the_pooled_fallback_yields_a_working_snapshot(
     # Before and after the one statement (SQLite's BEGIN is SQLAlchemy's own, on the Connection).
     assert [conn for conn, _ in seen if isinstance(conn, Snapshot)] == [reads, reads]
     assert pool.checkedout() == 0
+
+
+def test_a_tracer_keeps_its_span_on_the_statement_context(client: Client, account: Account, database: Database) -> None:
+    """Tracers (OpenTelemetry's among them) put their span on `context` before a statement
+    and take it back after; a snapshot statement gives each its own context to do so."""
+    make_customers(client, account)
+    spans: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        context.span = statement
+
+    def after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        spans.append(context.span)
+
+    event.listen(database.engine, "before_cursor_execute", before)
+    event.listen(database.engine, "after_cursor_execute", after)
+    try:
+        assert client.get("/api/customers/by-alias/crm-1", headers=account.headers).status_code == 200
+    finally:
+        event.remove(database.engine, "before_cursor_execute", before)
+        event.remove(database.engine, "after_cursor_execute", after)
+    assert len(spans) == 2  # authentication and by-alias, each closing its own span
+    assert any("customer_aliases" in span for span in spans)

@@ -8,12 +8,11 @@ get by alias) whose answer need not agree with another statement's, since on Pos
 each statement under a snapshot is its own autocommit transaction; it is built once, at
 import, with `bindparam`s, and its rows hold what `tx.execute` would give, as named tuples.
 
-Statements under a snapshot fire `before_cursor_execute` and `after_cursor_execute` of
-`Database.engine` (on PostgreSQL too, where snapshots have an engine of their own) and its
-echo, as Core's do; listeners get the `Snapshot` as `conn` (with `.engine`, `.dialect` and
-an `.info` dict), `context=None` and `executemany=False`. With no listener and echo off,
-that costs one check. Driver errors surface as SQLAlchemy's `DBAPIError`; those that mean
-"not now" (`outage.is_unavailable`) leave `Database.snapshot()` as `Unavailable` (a 503).
+Statements under a snapshot fire the cursor events and echo of `Database.engine` (on
+PostgreSQL too, where snapshots have an engine of their own), as Core's do: listeners get
+the `Snapshot` as `conn`, a `StatementContext` of the statement's own and no executemany;
+with none listening, that costs one check. Driver errors surface as `DBAPIError`; those
+meaning "not now" (`outage.is_unavailable`) leave `Database.snapshot()` as `Unavailable`.
 """
 
 from __future__ import annotations
@@ -70,8 +69,9 @@ class Snapshot:
     def _execute_observed(self, cursor: Any, sql: str, arguments: Any) -> list[Any]:
         """`run` with the engine's cursor events and echo, as Core runs a statement."""
         engine = self.engine
+        context = StatementContext()
         for listener in engine.dispatch.before_cursor_execute:
-            sql, arguments = listener(self, cursor, sql, arguments, None, False)
+            sql, arguments = listener(self, cursor, sql, arguments, context, False)
         if engine.logger.isEnabledFor(logging.INFO):
             engine.logger.info(sql)
             if engine.hide_parameters:
@@ -79,9 +79,13 @@ class Snapshot:
             else:
                 engine.logger.info("[snapshot] %r", arguments)
         cursor.execute(sql, arguments)
-        engine.dispatch.after_cursor_execute(self, cursor, sql, arguments, None, False)
+        engine.dispatch.after_cursor_execute(self, cursor, sql, arguments, context, False)
         rows: list[Any] = cursor.fetchall()
         return rows
+
+
+class StatementContext:
+    """A snapshot statement's execution context: listeners (tracers) keep state on it."""
 
 
 def _observed(engine: Engine) -> bool:
@@ -170,12 +174,8 @@ class SQLiteReaders:
         """A plain file database: an in-memory one is private to each connection, and a URI
         filename (`?uri=true`) is left to the pool, which knows how to open it."""
         database = engine.url.database or ""
-        return (
-            engine.dialect.name == "sqlite"
-            and database not in ("", ":memory:")
-            and "mode=memory" not in database
-            and "uri" not in engine.url.query
-        )
+        plain = database not in ("", ":memory:") and "mode=memory" not in database
+        return engine.dialect.name == "sqlite" and plain and "uri" not in engine.url.query
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
