@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Select, String, Uuid, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from patron.server.db import tables
+from patron.server.db import keyset, tables
 from patron.server.errors import Conflict
 
 a = tables.customer_alias.c
@@ -84,14 +84,37 @@ def mark_deleted(tx: Connection, account_id: uuid.UUID, alias_id: uuid.UUID, now
     return tx.execute(statement).rowcount == 1
 
 
-def list_query(account_id: uuid.UUID, *, value: str | None) -> Select[Any]:
+# Listing: newest first; cursors hold (created_at, id).
+LIST_SORT = (
+    keyset.SortColumn(a.created_at, "datetime", descending=True),
+    keyset.SortColumn(a.id, "uuid", descending=True),
+)
+
+
+def _listed(account_id: uuid.UUID, value: str | None) -> Select[Any]:
     query = select(*COLUMNS).where(a.account_id == account_id, a.deleted_at.is_(None))
-    if value is not None:
-        query = query.where(a.value == value)
-    return query
+    return query if value is None else query.where(a.value == value)
 
 
-def count(tx: Connection, query: Select[Any]) -> int:
+def page(
+    tx: Connection,
+    account_id: uuid.UUID,
+    *,
+    value: str | None,
+    limit: int,
+    cursor: keyset.Cursor | None,
+    codec: keyset.CursorCodec,
+) -> keyset.Page[AliasRow]:
+    """One page of the account's live aliases (of one value, when given), newest first."""
+    segments = [keyset.Segment(_listed(account_id, value), LIST_SORT)]
+    found = keyset.fetch_page(
+        tx, segments, LIST_SORT, lambda r: (r.created_at, r.id), limit=limit, cursor=cursor, codec=codec
+    )
+    return keyset.Page([AliasRow._make(row) for row in found.rows], found.after, found.before)
+
+
+def count(tx: Connection, account_id: uuid.UUID, *, value: str | None) -> int:
+    query = _listed(account_id, value)
     return int(tx.execute(select(func.count()).select_from(query.subquery())).scalar_one())
 
 

@@ -13,16 +13,12 @@ from patron.server.aliases import repository
 from patron.server.aliases.repository import AliasRow
 from patron.server.auth import Principal
 from patron.server.db import rows
-from patron.server.db.keyset import CursorCodec, Segment, SortColumn, fetch_page, read_cursor
+from patron.server.db.keyset import CursorCodec, read_cursor
 from patron.server.directory import service as directory
 from patron.server.errors import Conflict, InvalidInput, NotFound
 from patron.wire import models as wire
 
 MAX_VALUE = 255
-_SORT = (
-    SortColumn(repository.a.created_at, "datetime", descending=True),
-    SortColumn(repository.a.id, "uuid", descending=True),
-)
 
 
 def alias_value(value: str, field: str) -> str:
@@ -121,14 +117,12 @@ def list_page(
     before: str | None,
 ) -> wire.ListCustomerAliasResponse:
     codec = CursorCodec(key, ["aliases", who.account_id, value])
-    cursor = read_cursor(codec, after=after, before=before, columns=_SORT)
-    query = repository.list_query(who.account_id, value=value)
-    page = fetch_page(
-        tx, [Segment(query, _SORT)], _SORT, lambda r: (r.created_at, r.id), limit=limit, cursor=cursor, codec=codec
-    )
+    cursor = read_cursor(codec, after=after, before=before, columns=repository.LIST_SORT)
+    page = repository.page(tx, who.account_id, value=value, limit=limit, cursor=cursor, codec=codec)
+    total = repository.count(tx, who.account_id, value=value)
     return wire.ListCustomerAliasResponse(
         items=[_response(row) for row in page.rows],
-        pagination=wire.Pagination(total_result_size=repository.count(tx, query), after=page.after, before=page.before),
+        pagination=wire.Pagination(total_result_size=total, after=page.after, before=page.before),
     )
 
 

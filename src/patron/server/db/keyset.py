@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, or_, true, tuple_
 
 from patron.server.errors import InvalidInput
 
+RowT = TypeVar("RowT")
 Kind = Literal["datetime", "uuid", "str", "int"]
 Direction = Literal["after", "before"]
 _DIRECTIONS: dict[str, Direction] = {"a": "after", "b": "before"}
@@ -45,8 +46,10 @@ class Cursor:
 
 
 @dataclass(frozen=True)
-class Page:
-    rows: list[Any]
+class Page(Generic[RowT]):
+    """A page of rows and the cursors to the pages beside it (None at either end)."""
+
+    rows: list[RowT]
     after: str | None
     before: str | None
 
@@ -130,7 +133,7 @@ def fetch_page(
     limit: int,
     cursor: Cursor | None,
     codec: CursorCodec,
-) -> Page:
+) -> Page[Any]:
     """One page of the sort made of `segments` in turn (see `Segment`): `key_of(row)` is a
     row's sort key, `columns` are the sort's columns, as cursors encode its keys."""
     runs = _Runs(connection, segments, limit, cursor)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal_column, null, or_, select, text
 
-from patron.server.customers.repository.records import COLUMNS, as_customer
+from patron.server.customers.repository.records import COLUMNS, CustomerRow, as_customer
 from patron.server.db import keyset, plan, tables
 
 c = tables.customer.c
@@ -137,7 +137,7 @@ def page(
     limit: int,
     cursor: keyset.Cursor | None,
     codec: keyset.CursorCodec,
-) -> keyset.Page:
+) -> keyset.Page[CustomerRow]:
     """One page of the matching customers in `sort` order; rows are `CustomerRow`s.
 
     `dense`: the filters match a good share of the account, so the page is read by walking
