@@ -30,9 +30,9 @@ from patron.server import clock
 from patron.server.aliases import service as aliases
 from patron.server.auth import Principal
 from patron.server.customers import rules, service
-from patron.server.customers.repository import records
-from patron.server.db import bulk as load
-from patron.server.db import rows, tables
+from patron.server.customers.repository import loads, records
+from patron.server.customers.repository.loads import Loaders, LoadRow
+from patron.server.db import rows
 from patron.server.directory import service as directory
 from patron.server.errors import PatronError
 from patron.wire import models as wire
@@ -49,40 +49,6 @@ class BatchResult:
     created: int = 0
     existing: int = 0
     rejected: list[Rejection] = field(default_factory=list)
-
-
-LoadRow = load.Row
-
-
-@dataclass(frozen=True)
-class Loaders:
-    """Bulk inserts into the tables an imported customer fills. Rows hold ids as 32 hex
-    digits, JSON from `document` and timestamps from `moment`."""
-
-    dialect: str
-    customer: load.Loader
-    contact: load.Loader
-    alias: load.Loader
-    property: load.Loader
-
-    def moment(self, value: datetime) -> Any:
-        return load.moment(self.dialect, value)
-
-    @staticmethod
-    def document(value: Any) -> str:
-        return load.document(value)
-
-
-def loaders(dialect: str) -> Loaders:
-    """What `prepare` and `store` insert with, for this database."""
-    return Loaders(
-        dialect=dialect,
-        # customers has row triggers on SQLite (the trigram name index): staged
-        customer=load.Loader(tables.customer, dialect, staged=True),
-        contact=load.Loader(tables.contact, dialect),
-        alias=load.Loader(tables.customer_alias, dialect),
-        property=load.Loader(tables.custom_property, dialect),
-    )
 
 
 class Staged(NamedTuple):
@@ -290,6 +256,11 @@ def store(
     _one_by_one(tx, who, [row for row in fresh if row.has_parent], result, created)
     result.rejected.sort()
     return result
+
+
+def loaders(dialect: str) -> Loaders:
+    """What `prepare` and `store` insert with, for this database."""
+    return loads.for_dialect(dialect)
 
 
 def import_batch(
