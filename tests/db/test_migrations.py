@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
+from patron.server.db import migrate
 from patron.server.db.engine import make_engine
 from tests.conftest import SECRET_KEY, Backend
 
@@ -40,3 +41,21 @@ def test_concurrent_upgrades_of_an_empty_database_all_succeed(empty_url: str, tm
     engine.dispose()
     assert len(versions) == 1
     assert {"accounts", "credentials", "customers", "customer_aliases"} <= tables
+
+
+def test_every_migration_commits_in_one_transaction(empty_url: str) -> None:
+    """The schema goes from empty to the newest in one commit, under one lock: a server
+    starting meanwhile never reads a revision another is about to apply."""
+    engine = make_engine(empty_url)
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(engine, "commit", committed)
+    try:
+        migrate.upgrade(engine)
+    finally:
+        event.remove(engine, "commit", committed)
+        engine.dispose()
+    assert len(commits) == 1

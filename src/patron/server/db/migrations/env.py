@@ -29,6 +29,11 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 MIGRATION_LOCK = int.from_bytes(b"patron", "big")
 
 with engine.connect().execution_options(**{WRITE: True}) as connection:
+    # Begun here, before Alembic looks, so every migration runs in this one transaction:
+    # Alembic commits after each migration on SQLite otherwise (it counts SQLite's DDL as
+    # not transactional), releasing the write lock, and another server starting then reads
+    # a revision this one is about to apply and applies it twice.
+    connection.begin()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         # Building an index on a big table takes as long as it takes.
