@@ -115,16 +115,16 @@ def get(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
 
 def full(tx: Connection, account_id: uuid.UUID, found: Sequence[CustomerRow]) -> list[wire.Customer]:
     """Customers in full, their contacts, organizations and properties read in batches."""
-    ids = [row.id for row in found]
-    related = _related(tx, account_id, ids)
-    with_contacts = render.Related(related.organizations, related.properties, contacts.live_of(tx, account_id, ids))
-    return render.customers(found, with_contacts)
+    return render.customers(found, _related(tx, account_id, [row.id for row in found], with_contacts=True))
 
 
-def _related(tx: Connection, account_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> render.Related:
+def _related(
+    tx: Connection, account_id: uuid.UUID, ids: Sequence[uuid.UUID], *, with_contacts: bool = False
+) -> render.Related:
     return render.Related(
         organizations=organizations.of_customers(tx, account_id, ids),
         properties=properties.of_customers(tx, account_id, ids),
+        contacts=contacts.live_of(tx, account_id, ids) if with_contacts else {},
     )
 
 

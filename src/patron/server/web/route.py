@@ -66,7 +66,8 @@ def operation(
     that answers with raw bytes (an idempotent replay) names its body's shape in `response`."""
     responses = error_specs(*errors)
     if response is not None:
-        described = HTTPStatus(status).phrase if status != 201 else "Document created, URL follows"
+        # The description Litestar gives a success response of its own.
+        described = HTTPStatus(status).description
         responses[status] = ResponseSpec(data_container=response, description=described, generate_examples=False)
     return HTTPRouteHandler(
         path,

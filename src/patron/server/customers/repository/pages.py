@@ -144,12 +144,13 @@ def page(
     the sort's index and testing each row; otherwise the filters' indexes find the few
     matches, which are sorted."""
     query = _matching(tx, account_id, filters, name_index=not dense)
+    columns = sort.columns()
     if sort.key == "property":
         assert sort.property_key is not None
         segments = _by_property(query, account_id, sort.property_key, descending=sort.descending, dense=dense)
     else:
-        segments = [keyset.Segment(query, sort.columns())]
-    found = keyset.fetch_page(tx, segments, sort.columns(), sort.key_of, limit=limit, cursor=cursor, codec=codec)
+        segments = [keyset.Segment(query, columns)]
+    found = keyset.fetch_page(tx, segments, columns, sort.key_of, limit=limit, cursor=cursor, codec=codec)
     return keyset.Page([as_customer(row) for row in found.rows], found.after, found.before)
 
 
