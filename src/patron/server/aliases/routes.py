@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import msgspec
-from litestar import MediaType, Response
+from litestar import Response
 from litestar.params import Parameter
 
 from patron.server.aliases import service
-from patron.server.idempotency import service as idempotency
 from patron.server.web import route
 from patron.server.web.route import Http
 from patron.wire import models as wire
@@ -37,27 +35,20 @@ async def list_aliases(
     errors=(409,),
     response=wire.CustomerAliasResponse,
 )
-async def create_alias(
-    request: Http,
-    data: wire.CreateCustomerAliasRequest,
-    idempotency_key: str | None = Parameter(
-        header="Idempotency-Key",
-        default=None,
-        description="Retry safely: the same key replays the first answer for 24 hours",
-    ),
-) -> Response[bytes]:
-    request_hash = idempotency.fingerprint("POST", request.url.path, msgspec.json.encode(data))
-    outcome = await route.write(
-        request, idempotency.run_once, idempotency_key, request_hash, 201, lambda tx, who: service.create(tx, who, data)
-    )
-    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
-    return Response(outcome.body, status_code=outcome.status, media_type=MediaType.JSON, headers=headers)
+async def create_alias(request: Http, data: wire.CreateCustomerAliasRequest) -> Response[bytes]:
+    return await route.write(request, service.create, data)
 
 
 @route.operation(
-    "PUT", "/customer-aliases/{id:str}", "putCustomerAliasesById", "Update a customer alias", tags=TAGS, errors=(404,)
+    "PUT",
+    "/customer-aliases/{id:str}",
+    "putCustomerAliasesById",
+    "Update a customer alias",
+    tags=TAGS,
+    errors=(404,),
+    response=wire.CustomerAliasResponse,
 )
-async def update_alias(request: Http, id: str, data: wire.UpdateCustomerAliasRequest) -> wire.CustomerAliasResponse:
+async def update_alias(request: Http, id: str, data: wire.UpdateCustomerAliasRequest) -> Response[bytes]:
     return await route.write(request, service.update, id, data)
 
 
@@ -68,8 +59,9 @@ async def update_alias(request: Http, id: str, data: wire.UpdateCustomerAliasReq
     "Delete a customer alias",
     tags=TAGS,
     errors=(404,),
+    response=wire.CustomerAliasResponse,
 )
-async def delete_alias(request: Http, id: str) -> wire.CustomerAliasResponse:
+async def delete_alias(request: Http, id: str) -> Response[bytes]:
     return await route.write(request, service.delete, id)
 
 

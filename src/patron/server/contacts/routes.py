@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from litestar import Response
 from litestar.params import Parameter
 
 from patron.server.contacts import service
@@ -36,8 +37,9 @@ async def list_contacts(
     tags=TAGS,
     status=201,
     errors=(404,),
+    response=wire.Contact,
 )
-async def create_contact(request: Http, customer: str, data: wire.ContactRequest) -> wire.Contact:
+async def create_contact(request: Http, customer: str, data: wire.ContactRequest) -> Response[bytes]:
     return await route.write(request, service.create, customer, data)
 
 
@@ -48,8 +50,9 @@ async def create_contact(request: Http, customer: str, data: wire.ContactRequest
     "Update a contact",
     tags=TAGS,
     errors=(404,),
+    response=wire.Contact,
 )
-async def update_contact(request: Http, customer: str, id: str, data: wire.ContactRequest) -> wire.Contact:
+async def update_contact(request: Http, customer: str, id: str, data: wire.ContactRequest) -> Response[bytes]:
     return await route.write(request, service.update, customer, id, data)
 
 
@@ -60,8 +63,9 @@ async def update_contact(request: Http, customer: str, id: str, data: wire.Conta
     "Archive a contact",
     tags=TAGS,
     errors=(404,),
+    response=wire.Contact,
 )
-async def archive_contact(request: Http, customer: str, id: str) -> wire.Contact:
+async def archive_contact(request: Http, customer: str, id: str) -> Response[bytes]:
     return await route.write(request, service.archive, customer, id)
 
 

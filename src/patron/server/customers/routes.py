@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote
 
+from litestar import Response
 from litestar.params import Parameter
 
 from patron.server.customers import listing, service
@@ -49,8 +50,17 @@ async def list_customers(
     return await run(request, service.list_page, route.database(request).key, query)
 
 
-@route.operation("POST", "/customers", "postCustomers", "Create customer", tags=TAGS, status=201, errors=(409,))
-async def create_customer(request: Http, data: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
+@route.operation(
+    "POST",
+    "/customers",
+    "postCustomers",
+    "Create customer",
+    tags=TAGS,
+    status=201,
+    errors=(409,),
+    response=wire.Customer,
+)
+async def create_customer(request: Http, data: wire.CreateOrUpdateCustomerRequest) -> Response[bytes]:
     return await route.write(request, service.create, data)
 
 
@@ -59,15 +69,29 @@ async def get_customer(request: Http, id: str) -> wire.Customer:
     return await route.read(request, service.get, id)
 
 
-@route.operation("PUT", "/customers/{id:str}", "putCustomersById", "Update customer", tags=TAGS, errors=(404, 409))
-async def update_customer(request: Http, id: str, data: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
+@route.operation(
+    "PUT",
+    "/customers/{id:str}",
+    "putCustomersById",
+    "Update customer",
+    tags=TAGS,
+    errors=(404, 409),
+    response=wire.Customer,
+)
+async def update_customer(request: Http, id: str, data: wire.CreateOrUpdateCustomerRequest) -> Response[bytes]:
     return await route.write(request, service.update, id, data)
 
 
 @route.operation(
-    "POST", "/customers/{id:str}/archive", "postCustomersByIdArchive", "Archive customer", tags=TAGS, errors=(404,)
+    "POST",
+    "/customers/{id:str}/archive",
+    "postCustomersByIdArchive",
+    "Archive customer",
+    tags=TAGS,
+    errors=(404,),
+    response=wire.Customer,
 )
-async def archive_customer(request: Http, id: str) -> wire.Customer:
+async def archive_customer(request: Http, id: str) -> Response[bytes]:
     return await route.write(request, service.archive, id)
 
 

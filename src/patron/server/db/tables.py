@@ -209,4 +209,6 @@ idempotency_key = Table(
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("account_id", "key"),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    # The purge of an account's expired keys, oldest first (idempotency/repository.py).
+    Index(None, "account_id", "created_at"),
 )

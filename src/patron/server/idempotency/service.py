@@ -1,7 +1,9 @@
-"""Idempotency-Key semantics (Sequence's, as for `POST /customer-aliases`): at most 255
-characters, scoped to the account, kept 24 hours; a retry replays the stored status and
-body; the same key with a different request is refused. Only successes are stored, in
-the same transaction as the work they describe."""
+"""Idempotency-Key semantics (Stripe's): at most 255 characters, scoped to the account,
+kept 24 hours by patron's clock; a retry replays the stored status and body; the same key
+with a different request (method, path or body) is refused; the same key while its first
+request runs is a 409 (PostgreSQL; SQLite runs one writer at a time, so the retry sees
+the finished first and replays). Only successes are stored, in the same transaction as
+the work they describe. `web/route.write` applies it to every POST and PUT."""
 
 from __future__ import annotations
 
@@ -15,11 +17,21 @@ from sqlalchemy import Connection
 
 from patron.server import clock
 from patron.server.auth import Principal
-from patron.server.errors import IdempotencyMismatch, InvalidInput
+from patron.server.errors import Conflict, IdempotencyMismatch, InvalidInput
 from patron.server.idempotency import repository
 
 MAX_KEY = 255
 RETENTION = timedelta(hours=24)
+HEADER = "Idempotency-Key"
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """A request sent with an Idempotency-Key: the key, and the digest of the method,
+    path and body that the key is bound to."""
+
+    key: str
+    request_hash: str
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,15 @@ class Outcome:
     replayed: bool
 
 
+def keyed(key: str | None, method: str, path: str, body: bytes) -> Keyed | None:
+    """The request's key, checked before any work (None: the request named no key)."""
+    if key is None:
+        return None
+    if not key or len(key) > MAX_KEY:
+        raise InvalidInput(HEADER, f"must be 1 to {MAX_KEY} characters")
+    return Keyed(key, fingerprint(method, path, body))
+
+
 def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).hexdigest()
 
@@ -38,30 +59,30 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 def run_once(
     tx: Connection,
     who: Principal,
-    key: str | None,
-    request_hash: str,
+    request: Keyed | None,
     status: int,
     work: Callable[[Connection, Principal], msgspec.Struct],
 ) -> Outcome:
-    """Answer `status` and what `work` returns, unless this key already ran it (then
-    replay that answer)."""
-    if key is None:
+    """Answer `status` and what `work` returns, encoded, unless this key already ran it
+    (then replay that answer). Without a key: no statement beyond the work's own."""
+    if request is None:
         return Outcome(status, _ENCODER.encode(work(tx, who)), replayed=False)
-    if not key or len(key) > MAX_KEY:
-        raise InvalidInput("Idempotency-Key", f"must be 1 to {MAX_KEY} characters")
     now = clock.utc_now()
-    stored = repository.find(tx, who.account_id, key)
-    if stored is not None:
-        if now - stored.created_at < RETENTION:
-            if stored.request_hash != request_hash:
-                raise IdempotencyMismatch("this Idempotency-Key was used with a different request; use a new key")
-            return Outcome(stored.status, stored.body.encode(), replayed=True)
-        repository.forget(tx, who.account_id, key)
+    expired = now - RETENTION
+    if not repository.claim(tx, who.account_id, request.key, request.request_hash, now, expired):
+        return _replay(repository.find(tx, who.account_id, request.key), request)
     body = _ENCODER.encode(work(tx, who))
-    repository.store(
-        tx, account_id=who.account_id, key=key, request_hash=request_hash, status=status, body=body.decode(), now=now
-    )
+    repository.record(tx, who.account_id, request.key, status, body.decode())
+    repository.purge(tx, who.account_id, expired)
     return Outcome(status, body, replayed=False)
+
+
+def _replay(stored: repository.Stored | None, request: Keyed) -> Outcome:
+    if stored is None:  # deleted since the claim saw it: only a purge of an expired key does
+        raise Conflict(f"the {HEADER} was just released; retry the request")
+    if stored.request_hash != request.request_hash:
+        raise IdempotencyMismatch(f"this {HEADER} was used with a different request; use a new key")
+    return Outcome(stored.status, stored.body.encode(), replayed=True)
 
 
 _ENCODER = msgspec.json.Encoder()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from litestar import Response
+
 from patron.server.organizations import service
 from patron.server.web import route
 from patron.server.web.route import Http
@@ -18,8 +20,9 @@ TAGS = ["Organizations"]
     tags=TAGS,
     status=201,
     errors=(409,),
+    response=wire.CustomerOrganization,
 )
-async def create_organization(request: Http, data: wire.CustomerOrganizationRequest) -> wire.CustomerOrganization:
+async def create_organization(request: Http, data: wire.CustomerOrganizationRequest) -> Response[bytes]:
     return await route.write(request, service.create, data)
 
 
@@ -30,8 +33,9 @@ async def create_organization(request: Http, data: wire.CustomerOrganizationRequ
     "Add customers to a customer organization",
     tags=TAGS,
     errors=(404,),
+    response=wire.CustomerOrganization,
 )
-async def add_members(request: Http, id: str, data: wire.CustomerOrganizationMembers) -> wire.CustomerOrganization:
+async def add_members(request: Http, id: str, data: wire.CustomerOrganizationMembers) -> Response[bytes]:
     return await route.write(request, service.add_members, id, data)
 
 
@@ -42,8 +46,9 @@ async def add_members(request: Http, id: str, data: wire.CustomerOrganizationMem
     "Replace the members of a customer organization",
     tags=TAGS,
     errors=(404,),
+    response=wire.CustomerOrganization,
 )
-async def replace_members(request: Http, id: str, data: wire.CustomerOrganizationMembers) -> wire.CustomerOrganization:
+async def replace_members(request: Http, id: str, data: wire.CustomerOrganizationMembers) -> Response[bytes]:
     return await route.write(request, service.replace_members, id, data)
 
 

@@ -5,7 +5,10 @@ which give the call its transaction and the caller (the edge owns the transactio
 service never commits):
 
 - `write` and `read`: a transaction (`db.write()` / `db.read()`) in a worker thread, so a
-  slow statement never holds up the event loop;
+  slow statement never holds up the event loop. `write` is also where every POST and PUT
+  honours `Idempotency-Key` (`idempotency.run_once`, in the write's own transaction): it
+  answers with the bytes that mechanism encoded, so a first answer and its replays are the
+  same bytes, and `operation` documents the header on every POST and PUT;
 - `read_inline`: a read transaction on the event loop, for reads an index bounds to a
   millisecond or two (a page of customers in sort order): threads taking turns on the GIL
   served half as many such pages per second;
@@ -20,18 +23,23 @@ authenticated the caller before the route runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
+import msgspec
 from anyio.to_thread import run_sync
-from litestar import Request
+from litestar import MediaType, Request, Response
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Operation, Parameter, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from sqlalchemy import Connection
 
 from patron.server.auth import Principal
 from patron.server.db.engine import Database
 from patron.server.db.snapshot import Snapshot
+from patron.server.idempotency import service as idempotency
 from patron.wire import models as wire
 
 P = ParamSpec("P")
@@ -45,7 +53,7 @@ _DESCRIPTIONS = {
     400: "Bad Request: malformed JSON, a wrong type, an unknown enum value or a broken rule",
     401: "Unauthorized: missing or invalid HTTP Basic credentials",
     404: "Not Found: no such object in this account",
-    409: "Conflict: the value is already in use",
+    409: "Conflict: the value is already in use, or a request with this Idempotency-Key is in progress",
     503: "Service Unavailable: the database cannot be reached; retry",
 }
 
@@ -62,9 +70,11 @@ def operation(
     response: type[Any] | None = None,
 ) -> HTTPRouteHandler:
     """The route decorator of one of Sequence's operations: its method and path, its name in
-    the OpenAPI document, the success status and the error statuses it can answer. A route
-    that answers with raw bytes (an idempotent replay) names its body's shape in `response`."""
-    responses = error_specs(*errors)
+    the OpenAPI document, the success status and the error statuses it can answer. A write
+    answers with the bytes `write` encoded, so it names its body's shape in `response`;
+    a POST or PUT also takes `Idempotency-Key` (and may answer 409 while its key is in use)."""
+    retryable = method in RETRYABLE
+    responses = error_specs(*errors, *([409] if retryable else []))
     if response is not None:
         # The description Litestar gives a success response of its own.
         described = HTTPStatus(status).description
@@ -77,7 +87,31 @@ def operation(
         tags=list(tags),
         status_code=status,
         responses=responses,
+        operation_class=_Retryable if retryable else Operation,
     )
+
+
+RETRYABLE = frozenset({"POST", "PUT"})
+"""The methods that honour `Idempotency-Key` (Stripe's: a DELETE or a GET takes none)."""
+
+_KEY_PARAMETER = Parameter(
+    name=idempotency.HEADER,
+    param_in="header",
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=idempotency.MAX_KEY),
+    description=(
+        "Makes the request safe to retry: the same key with the same request replays the first "
+        "answer (with `Idempotent-Replayed: true`) for 24 hours; with another request it is a 400"
+    ),
+)
+
+
+@dataclass
+class _Retryable(Operation):
+    """The OpenAPI operation of a POST or PUT: it documents the `Idempotency-Key` header."""
+
+    def __post_init__(self) -> None:
+        self.parameters = [*(self.parameters or []), _KEY_PARAMETER]
 
 
 def error_specs(*codes: int) -> dict[int, ResponseSpec]:
@@ -101,14 +135,33 @@ def caller(request: Http) -> Principal:
     return user
 
 
-async def write(request: Http, call: Call[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+async def write(request: Http, call: Call[P, msgspec.Struct], *args: P.args, **kwargs: P.kwargs) -> Response[bytes]:
+    """Run `call` in a write transaction and answer the route's status with its result as
+    JSON; a POST or PUT with an `Idempotency-Key` runs at most once per key (a retry gets
+    the first answer's status and bytes back, marked `Idempotent-Replayed: true`)."""
     db, who = database(request), caller(request)
+    status = request.route_handler.status_code
+    keyed = await _keyed(request)
 
-    def work() -> T:
+    def work() -> idempotency.Outcome:
         with db.write() as tx:
-            return call(tx, who, *args, **kwargs)
+            return idempotency.run_once(tx, who, keyed, status, lambda tx, who: call(tx, who, *args, **kwargs))
 
-    return await run_sync(work)
+    outcome = await run_sync(work)
+    headers = _REPLAYED if outcome.replayed else None
+    return Response(outcome.body, status_code=outcome.status, media_type=MediaType.JSON, headers=headers)
+
+
+_REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+async def _keyed(request: Http) -> idempotency.Keyed | None:
+    """The request's `Idempotency-Key` bound to its method, path and body (the body
+    Litestar already read), or None without one (no hashing, no statement)."""
+    key = request.headers.get(idempotency.HEADER)
+    if key is None or request.method not in RETRYABLE:
+        return None
+    return idempotency.keyed(key, request.method, request.url.path, await request.body())
 
 
 async def read(request: Http, call: Call[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
