@@ -1,0 +1,60 @@
+"""Concurrent retries with one Idempotency-Key over real HTTP, two workers: the work runs
+once; every answer is the first one (201, the same bytes) or 409 while it runs, never 5xx."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.factories import customer_body
+from tests.system.conftest import Server, create_account_cli, start_server, stop_server
+
+RACERS = 10
+ROUNDS = 3
+
+
+@pytest.fixture
+def two_workers(database_url: str, tmp_path: Path) -> Iterator[Server]:
+    auth = create_account_cli(database_url, tmp_path)
+    process, port = start_server(database_url, tmp_path, workers=2)
+    try:
+        yield Server(f"http://127.0.0.1:{port}/api", auth, database_url)
+    finally:
+        stop_server(process)
+
+
+def race(server: Server, key: str, body: dict[str, object]) -> list[httpx.Response]:
+    """`RACERS` identical POST /customers with one key, released together."""
+    barrier = threading.Barrier(RACERS)
+
+    def one(_: int) -> httpx.Response:
+        with httpx.Client(base_url=server.base_url, auth=server.auth, timeout=30) as http:
+            barrier.wait()
+            return http.post("/customers", json=body, headers={"Idempotency-Key": key})
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        return list(pool.map(one, range(RACERS)))
+
+
+def test_concurrent_retries_with_one_key_create_one_customer(two_workers: Server) -> None:
+    for round_number in range(ROUNDS):
+        key, body = f"retry-{round_number}", customer_body()
+        answers = race(two_workers, key, body)
+        statuses = [a.status_code for a in answers]
+        assert set(statuses) <= {201, 409}, statuses
+        created = {a.content for a in answers if a.status_code == 201}
+        assert len(created) <= 1, "every 201 is the first answer, byte for byte"
+        for refused in (a for a in answers if a.status_code == 409):
+            assert refused.json()["error"]["type"] == "Conflict"
+        with httpx.Client(base_url=two_workers.base_url, auth=two_workers.auth, timeout=30) as http:
+            settled = http.post("/customers", json=body, headers={"Idempotency-Key": key})
+            page = http.get("/customers", params={"legalName": body["legalName"]}).json()
+        assert settled.status_code == 201
+        assert settled.headers["idempotent-replayed"] == "true"
+        assert created <= {settled.content}
+        assert page["pagination"]["totalResultSize"] == 1, statuses
