@@ -192,8 +192,10 @@ class TestIdempotencyKey:
         assert response.json()["error"]["type"] == "IdempotencyError"
         assert client.get(f"/api/customers/{two['id']}", headers=account.headers).json().get("archivedAt") is None
 
-    @pytest.mark.parametrize("key", ["", "k" * 256])
-    def test_an_empty_key_or_one_over_255_characters_is_400(self, client: Client, account: Account, key: str) -> None:
+    @pytest.mark.parametrize("key", ["", "k" * 256, "a\x00b", "tab\there"])
+    def test_an_empty_key_one_over_255_characters_or_a_control_character_is_400(
+        self, client: Client, account: Account, key: str
+    ) -> None:
         response = send(client, account, Write("POST", "/customers", customer_body()), key)
         assert response.status_code == 400
         assert response.json()["error"]["errors"][0]["field"] == "Idempotency-Key"

@@ -1,4 +1,4 @@
-"""Idempotency-Key semantics (Stripe's): at most 255 characters, scoped to the account,
+"""Idempotency-Key semantics (Stripe's): 1 to 255 printable characters, scoped to the account,
 kept 24 hours by patron's clock; a retry replays the stored status and body; the same key
 with a different request (method, path or body) is refused; the same key while its first
 request runs is a 409 (PostgreSQL; SQLite runs one writer at a time, so the retry sees
@@ -47,8 +47,8 @@ def keyed(key: str | None, method: str, path: str, body: bytes) -> Keyed | None:
     """The request's key, checked before any work (None: the request named no key)."""
     if key is None:
         return None
-    if not key or len(key) > MAX_KEY:
-        raise InvalidInput(HEADER, f"must be 1 to {MAX_KEY} characters")
+    if not key or len(key) > MAX_KEY or not key.isprintable():
+        raise InvalidInput(HEADER, f"must be 1 to {MAX_KEY} printable characters")
     return Keyed(key, fingerprint(method, path, body))
 
 
