@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from patron.server import clock
 from patron.server.auth import Principal
-from patron.server.errors import Conflict, IdempotencyMismatch, InvalidInput
+from patron.server.errors import IdempotencyMismatch, InvalidInput
 from patron.server.idempotency import repository
 
 MAX_KEY = 255
@@ -69,17 +69,16 @@ def run_once(
         return Outcome(status, _ENCODER.encode(work(tx, who)), replayed=False)
     now = clock.utc_now()
     expired = now - RETENTION
-    if not repository.claim(tx, who.account_id, request.key, request.request_hash, now, expired):
-        return _replay(repository.find(tx, who.account_id, request.key), request)
+    stored = repository.claim(tx, who.account_id, request.key, request.request_hash, now, expired)
+    if stored is not None:
+        return _replay(stored, request)
     body = _ENCODER.encode(work(tx, who))
     repository.record(tx, who.account_id, request.key, status, body.decode())
     repository.purge(tx, who.account_id, expired)
     return Outcome(status, body, replayed=False)
 
 
-def _replay(stored: repository.Stored | None, request: Keyed) -> Outcome:
-    if stored is None:  # deleted since the claim saw it: only a purge of an expired key does
-        raise Conflict(f"the {HEADER} was just released; retry the request")
+def _replay(stored: repository.Stored, request: Keyed) -> Outcome:
     if stored.request_hash != request.request_hash:
         raise IdempotencyMismatch(f"this {HEADER} was used with a different request; use a new key")
     return Outcome(stored.status, stored.body.encode(), replayed=True)
