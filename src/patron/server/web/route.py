@@ -73,6 +73,7 @@ def operation(
     the OpenAPI document, the success status and the error statuses it can answer. A write
     answers with the bytes `write` encoded, so it names its body's shape in `response`;
     a POST or PUT also takes `Idempotency-Key` (and may answer 409 while its key is in use)."""
+    assert response is not None or method == "GET", f"{operation_id}: a write names its body's shape in `response`"
     retryable = method in RETRYABLE
     responses = error_specs(*errors, *([409] if retryable else []))
     if response is not None:
