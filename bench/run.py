@@ -52,7 +52,10 @@ def free_port() -> int:
 
 
 def env() -> dict[str, str]:
-    return {**os.environ, "PATRON_SECRET_KEY": KEY, "PATRON_BOOTSTRAP": "false"}
+    """The servers' environment: no rate limits (wrk sends thousands of requests a second on
+    one credential) unless the caller's environment sets them, to measure the limiter."""
+    unlimited = {"PATRON_RATE_LIMIT": "0", "PATRON_AUTH_FAILURE_LIMIT": "0"}
+    return {**unlimited, **os.environ, "PATRON_SECRET_KEY": KEY, "PATRON_BOOTSTRAP": "false"}
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes] | None = None, seconds: float = 120) -> None:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from litestar import Litestar
@@ -22,6 +23,16 @@ from patron.server.db import migrate
 from patron.server.db.engine import Database, make_engine, normalise_url
 
 SECRET_KEY = "test-server-key"
+
+
+class _Limits(TypedDict):
+    rate_limit: str
+    auth_failure_limit: str
+
+
+NO_LIMITS = _Limits(rate_limit="0", auth_failure_limit="0")
+"""Settings overrides for tests that send many requests: no 429 by accident (the rate
+limit tests turn the limits on)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ def database_url(backend: Backend, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key=SECRET_KEY)
+    return Settings(database_url=database_url, secret_key=SECRET_KEY, **NO_LIMITS)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from patron.cli.main import app as cli
 from patron.cli.main import main
 from patron.server.app import create_app
 from patron.server.config import Settings
-from tests.conftest import SECRET_KEY
+from tests.conftest import NO_LIMITS, SECRET_KEY
 
 runner = CliRunner()
 
@@ -32,7 +32,7 @@ def invoke(*args: str) -> tuple[int, str]:
 
 
 def authenticates(database_url: str, client_id: str, secret: str) -> int:
-    app = create_app(Settings(database_url=database_url, secret_key=SECRET_KEY))
+    app = create_app(Settings(database_url=database_url, secret_key=SECRET_KEY, **NO_LIMITS))
     with TestClient(app) as client:
         status: int = client.get("/api/customers", auth=(client_id, secret)).status_code
     app.state.database.engine.dispose()

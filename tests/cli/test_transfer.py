@@ -17,7 +17,7 @@ from patron.server import clock
 from patron.server.app import create_app
 from patron.server.config import Settings
 from patron.server.customers import bulk
-from tests.conftest import SECRET_KEY
+from tests.conftest import NO_LIMITS, SECRET_KEY
 from tests.factories import customer_body
 
 runner = CliRunner()
@@ -39,7 +39,7 @@ def run(*args: str) -> str:
 
 
 def api_get(database_url: str, account_id: str, path: str, **params: Any) -> Any:
-    app = create_app(Settings(database_url=database_url, secret_key=SECRET_KEY))
+    app = create_app(Settings(database_url=database_url, secret_key=SECRET_KEY, **NO_LIMITS))
     database = app.state.database
     from uuid import UUID
 

@@ -16,11 +16,12 @@ from patron.server.config import Settings
 from tests.conformance.conftest import Target
 from tests.conformance.schemas import HEAD, load
 from tests.conformance.test_sequence_schema import run_case
+from tests.conftest import NO_LIMITS
 
 # The schema is read from a throwaway app: the document does not depend on the database.
 _scratch = Path(__file__).parent / ".openapi-probe.db"
 own = schemathesis.openapi.from_asgi(
-    "/api/openapi.json", create_app(Settings(database_url=f"sqlite:///{_scratch}", secret_key="probe"))
+    "/api/openapi.json", create_app(Settings(database_url=f"sqlite:///{_scratch}", secret_key="probe", **NO_LIMITS))
 )
 for leftover in _scratch.parent.glob(".openapi-probe.db*"):
     leftover.unlink()

@@ -24,7 +24,7 @@ from patron.server.config import Settings
 from patron.server.db import migrate, outage
 from patron.server.db.engine import Database, make_engine
 from patron.server.errors import Unavailable
-from tests.conftest import SECRET_KEY, Account, make_account
+from tests.conftest import NO_LIMITS, SECRET_KEY, Account, make_account
 from tests.factories import customer_body
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pg-cluster.sh"
@@ -64,7 +64,7 @@ def own_cluster() -> Iterator[tuple[str, str]]:
 @postgresql_only
 def test_requests_fail_fast_with_503_and_recover_by_themselves(own_cluster: tuple[str, str]) -> None:
     url, directory = own_cluster
-    settings = Settings(database_url=url, secret_key=SECRET_KEY, pool_timeout=2, connect_timeout=2)
+    settings = Settings(database_url=url, secret_key=SECRET_KEY, pool_timeout=2, connect_timeout=2, **NO_LIMITS)
     app: Litestar = create_app(settings)
     migrate.upgrade(app.state.database.engine)
     account = make_account(app.state.database)
@@ -105,7 +105,7 @@ def admin(database_url: str) -> Iterator[Engine]:
 
 
 def short_timeout_app(database_url: str) -> tuple[Litestar, Account]:
-    settings = Settings(database_url=database_url, secret_key=SECRET_KEY, statement_timeout_ms=300)
+    settings = Settings(database_url=database_url, secret_key=SECRET_KEY, statement_timeout_ms=300, **NO_LIMITS)
     app = create_app(settings)
     return app, make_account(app.state.database)
 

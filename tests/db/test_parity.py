@@ -28,7 +28,7 @@ from patron.server import clock
 from patron.server.app import create_app
 from patron.server.config import Settings
 from patron.server.db import migrate
-from tests.conftest import SECRET_KEY, Backend, make_account
+from tests.conftest import NO_LIMITS, SECRET_KEY, Backend, make_account
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("PATRON_TEST_DATABASE_URL"), reason="compares with PostgreSQL: runs in its pass of `make test`"
@@ -53,7 +53,7 @@ class Side:
     """One app on one database, with the account calling it."""
 
     def __init__(self, url: str) -> None:
-        self.app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
+        self.app = create_app(Settings(database_url=url, secret_key=SECRET_KEY, **NO_LIMITS))
         migrate.upgrade(self.app.state.database.engine)
         self.headers = make_account(self.app.state.database).headers
         self.client = TestClient(self.app)

@@ -31,35 +31,45 @@ class Server:
     database_url: str
 
 
-def start_server(database_url: str, workdir: Path, *, workers: int = 1) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(
+    database_url: str, workdir: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`patron serve` on a free loopback port, ready. Rate limits are off unless `env` sets
+    them (`PATRON_RATE_LIMIT`, ...). Its output (one JSON line per request) goes to
+    `workdir/server-PORT.log`, never to a pipe no one reads, which would fill and stall it."""
     port = free_port()
     env = {
         "PATH": "/usr/bin:/bin",
         "PATRON_SECRET_KEY": SECRET_KEY,
         "PATRON_BOOTSTRAP": "false",
+        "PATRON_RATE_LIMIT": "0",
+        "PATRON_AUTH_FAILURE_LIMIT": "0",
+        **(env or {}),
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "patron",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--database",
-            database_url,
-        ],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = workdir / f"server-{port}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "patron",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+                "--database",
+                database_url,
+            ],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
+            output = log_path.read_text(errors="replace")
             raise RuntimeError(f"patron serve exited early:\n{output}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +21,7 @@ from patron.cli.common import AccountOption, DatabaseOption, err, open_db, out, 
 from patron.cli.transfer import export_app, import_app
 from patron.server import errors
 from patron.server.accounts import service as accounts
+from patron.server.config import Settings
 from patron.server.db import maintenance, migrate
 from patron.server.validation import parse_id
 
@@ -66,15 +72,36 @@ def serve(
     os.environ["PATRON_DATABASE_URL"] = settings.database_url
     os.environ["PATRON_SECRET_KEY"] = settings.secret_key
     out.print(f"patron serving {base} (docs: http://{host}:{port}/api/docs/)")
-    Granian(
-        "patron.server.asgi:from_env",
-        address=host,
-        port=port,
-        interface=Interfaces.ASGI,
-        workers=workers,
-        factory=True,
-        log_access=False,
-    ).serve()
+    with _shared_between_workers(settings, workers):
+        Granian(
+            "patron.server.asgi:from_env",
+            address=host,
+            port=port,
+            interface=Interfaces.ASGI,
+            workers=workers,
+            factory=True,
+            log_access=False,
+        ).serve()
+
+
+@contextmanager
+def _shared_between_workers(settings: Settings, workers: int) -> Iterator[None]:
+    """With several workers, what they must count together lives in a fresh temporary
+    directory, removed on exit: the metrics (prometheus-client's multiprocess mode) and,
+    unless `PATRON_RATE_LIMIT_STORAGE` names a shared one (Redis), the rate limits: a
+    per-process memory storage would give each worker the whole allowance."""
+    if workers == 1:
+        yield
+        return
+    directory = Path(tempfile.mkdtemp(prefix="patron-serve-"))
+    try:
+        (directory / "metrics").mkdir()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory / "metrics")
+        if settings.rate_limit_storage.startswith("memory://"):
+            os.environ["PATRON_RATE_LIMIT_STORAGE"] = f"sqlite:///{directory / 'ratelimit.db'}"
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @db_app.command("upgrade")

@@ -17,9 +17,11 @@ from patron.server.contacts.routes import ROUTES as CONTACT_ROUTES
 from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, open_database
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
-from patron.server.web import route
+from patron.server.web import metrics, route
 from patron.server.web.edge import edge_middleware, stamp_response
 from patron.server.web.errors import EXCEPTION_HANDLERS
+from patron.server.web.observe import observed
+from patron.server.web.ratelimit import Limiter
 from patron.wire import API_VERSION
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -37,6 +39,14 @@ def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
     if route.database(request).ping():
         return Response({"status": "ok"})
     return Response({"status": "unavailable", "reason": "database"}, status_code=503, headers={"Retry-After": "1"})
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_exposition() -> Response[bytes]:
+    """Prometheus metrics, unauthenticated like the health checks (docs/production.md:
+    keep `/metrics` off the public network)."""
+    content, content_type = metrics.exposition()
+    return Response(content, media_type=content_type)
 
 
 @get("/api/openapi.json", include_in_schema=False, sync_to_thread=False, media_type=MediaType.JSON)
@@ -68,9 +78,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         use_handler_docstrings=False,
     )
     app = Litestar(
-        route_handlers=[api, livez, readyz, openapi_document],
+        route_handlers=[api, livez, readyz, metrics_exposition, openapi_document],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[edge_middleware(database)],
+        middleware=[edge_middleware(database, Limiter(settings))],
         before_send=[stamp_response],
         openapi_config=openapi,
         request_max_body_size=MAX_BODY_BYTES,
@@ -79,6 +89,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         logging_config=None,
         on_shutdown=[database.close],
     )
+    # Outermost, around routing and the edge: unmatched and refused requests count too.
+    app.asgi_handler = observed(app.asgi_handler)
+    metrics.watch_pool(database.engine, "main")
     app.state.database = database
     app.state.settings = settings
     return app

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from limits import RateLimitItem, parse_many
+
 DEFAULT_DATABASE_URL = "sqlite:///patron.db"
 DEFAULT_KEY_FILE = "patron.key"
 
@@ -42,6 +44,16 @@ class Settings:
     statement_timeout_ms: int = 10_000
     """Longest a PostgreSQL statement may run, lock waits included, before the request gets
     a 503; 0 means no limit (migrations never have one) [PATRON_STATEMENT_TIMEOUT_MS]."""
+    rate_limit: str = "100/minute"
+    """Requests per credential, in the `limits` notation (`1500/minute`, several joined by
+    `;`), Sequence's documented rate by default; `0` turns it off [PATRON_RATE_LIMIT]."""
+    auth_failure_limit: str = "10/minute"
+    """Failed authentications per client id before every attempt with it gets a 429 until
+    the window frees up; `0` turns it off [PATRON_AUTH_FAILURE_LIMIT]."""
+    rate_limit_storage: str = "memory://"
+    """Where the limits count [PATRON_RATE_LIMIT_STORAGE]: `memory://` (one process),
+    `sqlite:///path` (the processes of one machine; `serve --workers N` sets one up) or
+    `redis://host:port` (several machines)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -61,12 +73,33 @@ class Settings:
         ):
             if var in source:
                 values[name] = kind(source[var])
+        for name, var in (
+            ("rate_limit", "PATRON_RATE_LIMIT"),
+            ("auth_failure_limit", "PATRON_AUTH_FAILURE_LIMIT"),
+            ("rate_limit_storage", "PATRON_RATE_LIMIT_STORAGE"),
+        ):
+            if var in source:
+                values[name] = source[var].strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         key = str(values.get("secret_key") or source.get("PATRON_SECRET_KEY", ""))
         if not key:
             key = load_or_create_key_file(Path(source.get("PATRON_SECRET_KEY_FILE", DEFAULT_KEY_FILE)))
         values["secret_key"] = key
-        return cls(**values)  # type: ignore[arg-type]
+        settings = cls(**values)  # type: ignore[arg-type]
+        parse_limits(settings.rate_limit)
+        parse_limits(settings.auth_failure_limit)
+        return settings
+
+
+def parse_limits(notation: str) -> list[RateLimitItem]:
+    """`100/minute;1000/hour` -> its limits; `0` (or nothing) -> none. A `ValueError` names
+    the notation, so a typo stops `serve` at once instead of leaving the API unprotected."""
+    if notation.strip() in {"", "0"}:
+        return []
+    try:
+        return parse_many(notation)
+    except ValueError:
+        raise ValueError(f"not a rate limit: {notation!r} (e.g. `100/minute`, or `0` for none)") from None
 
 
 def load_or_create_key_file(path: Path) -> str:

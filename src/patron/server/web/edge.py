@@ -1,5 +1,6 @@
 """ASGI middleware in front of every route: the `Sequence-Version` header (checked on the
-way in, echoed on every response) and HTTP Basic authentication."""
+way in, echoed on every response), HTTP Basic authentication and the rate limits
+(`ratelimit.py`): failed authentications per client id, then requests per credential."""
 
 from __future__ import annotations
 
@@ -11,16 +12,29 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from patron.server import clock
 from patron.server.accounts import service as accounts
 from patron.server.db.engine import Database
 from patron.server.errors import PatronError, Unauthenticated, Unavailable
-from patron.server.web import errors
+from patron.server.web import errors, observe
+from patron.server.web.ratelimit import Limiter, Verdict
 from patron.wire import API_VERSION
 
-_PUBLIC = ("/livez", "/readyz", "/api/openapi.json", "/api/docs")
+_PUBLIC = ("/livez", "/readyz", "/metrics", "/api/openapi.json", "/api/docs")
 _VERSION_HEADER = b"sequence-version"
 _UNKNOWN_VERSION = "No matching API version found. Please make sure the specified API version is valid."
+_TOO_MANY_REQUESTS = "Too many requests for this credential; retry after the seconds in the Retry-After header."
+_TOO_MANY_FAILURES = (
+    "Too many failed authentications for this client id; retry after the seconds in the Retry-After header."
+)
+Headers = list[tuple[bytes, bytes]]
+
+
+class _Refused(Exception):
+    """A request the edge answers itself: status, body and extra headers."""
+
+    def __init__(self, status: int, content: bytes, headers: Headers | None = None) -> None:
+        super().__init__(status)
+        self.status, self.content, self.headers = status, content, headers or []
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -30,10 +44,9 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _send_error(send: Send, status: int, content: bytes) -> None:
-    headers: list[tuple[bytes, bytes]] = [
-        (k.lower().encode(), v.encode()) for k, v in errors.headers_for(status).items()
-    ]
+async def _send_error(send: Send, status: int, content: bytes, extra: Headers | None = None) -> None:
+    headers: Headers = [(k.lower().encode(), v.encode()) for k, v in errors.headers_for(status).items()]
+    headers += extra or []
     headers += [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
     await send(cast(Message, {"type": "http.response.start", "status": status, "headers": headers}))
     await send(cast(Message, {"type": "http.response.body", "body": content}))
@@ -60,14 +73,13 @@ async def stamp_response(message: Message, scope: Scope) -> None:
     """`before_send` hook: every response, errors and unknown routes included, carries
     `Sequence-Version` and a `Request-Id`. Async on purpose: Litestar runs a sync hook in a
     worker thread, two thread hops per response."""
-    del scope
     if message["type"] == "http.response.start":
         headers = MutableScopeHeaders.from_message(message)
         headers["Sequence-Version"] = API_VERSION
-        headers["Request-Id"] = clock.new_request_id()
+        headers["Request-Id"] = observe.request_id(scope)
 
 
-def edge_middleware(database: Database) -> Any:
+def edge_middleware(database: Database, limiter: Limiter) -> Any:
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != ScopeType.HTTP:
@@ -78,22 +90,54 @@ def edge_middleware(database: Database) -> Any:
                 await app(scope, receive, send)
                 return
             version = _header(scope, _VERSION_HEADER)
-            if version is not None and version.strip() != API_VERSION.encode():
-                await _send_error(send, 400, errors.body("UnrecognisedApiVersion", _UNKNOWN_VERSION))
-                return
             try:
-                client_id, secret = parse_basic(_header(scope, b"authorization"))
-                with database.snapshot() as reads:
-                    scope["user"] = accounts.authenticate(reads, database.key, client_id, secret)
-            except (Unauthenticated, Unavailable) as exc:
-                status = 401 if isinstance(exc, Unauthenticated) else 503
-                await _send_error(send, status, _error_body(exc))
+                if version is not None and version.strip() != API_VERSION.encode():
+                    raise _Refused(400, errors.body("UnrecognisedApiVersion", _UNKNOWN_VERSION))
+                verdict = _admit(scope, database, limiter)
+            except _Refused as refused:
+                await _send_error(send, refused.status, refused.content, refused.headers)
                 return
-            await app(scope, receive, send)
+            await app(scope, receive, send if verdict is None else _with_headers(send, verdict.headers()))
 
         return middleware
 
     return factory
+
+
+def _admit(scope: Scope, database: Database, limiter: Limiter) -> Verdict | None:
+    """Authenticate the caller into `scope["user"]` and count the request against its
+    credential's limit; `_Refused` when it goes no further. A client id out of failed
+    authentications is refused before its secret is checked, even with the right secret:
+    otherwise a guess that succeeds would show."""
+    try:
+        client_id, secret = parse_basic(_header(scope, b"authorization"))
+        locked = limiter.locked_out(client_id)
+        if locked is not None:
+            raise _Refused(429, errors.body("RateLimited", _TOO_MANY_FAILURES), locked.headers())
+        try:
+            with database.snapshot() as reads:
+                principal = accounts.authenticate(reads, database.key, client_id, secret)
+        except Unauthenticated:
+            limiter.failed(client_id)
+            raise
+        verdict = limiter.admit(client_id)
+    except (Unauthenticated, Unavailable) as exc:
+        raise _Refused(401 if isinstance(exc, Unauthenticated) else 503, _error_body(exc)) from None
+    if verdict is not None and not verdict.allowed:
+        raise _Refused(429, errors.body("RateLimited", _TOO_MANY_REQUESTS), verdict.headers())
+    scope["user"] = principal
+    return verdict
+
+
+def _with_headers(send: Send, extra: Headers) -> Send:
+    """`send`, adding `extra` to the response's headers."""
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = cast(Message, {**message, "headers": [*message.get("headers", []), *extra]})
+        await send(message)
+
+    return wrapped
 
 
 def _error_body(exc: PatronError) -> bytes:
