@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # `make lock` resolves with this; it never enters .venv.
 PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: install serve test test-sqlite test-postgres check bench bench-smoke wrk lock clean
+.PHONY: install serve test test-sqlite test-postgres check bench bench-smoke wrk redis lock clean
 
 install: $(STAMP) ## build .venv with patron and the dev tools (locked versions)
 
@@ -22,10 +22,10 @@ serve: install ## serve the API on http://127.0.0.1:8000/api (SQLite file ./patr
 
 test: test-sqlite test-postgres ## run the whole test suite on SQLite, then on PostgreSQL 15
 
-test-sqlite: install ## the test suite on SQLite files
+test-sqlite: install redis ## the test suite on SQLite files
 	$(BIN)/pytest
 
-test-postgres: install ## the test suite on a throwaway PostgreSQL cluster (needs initdb and pg_ctl)
+test-postgres: install redis ## the test suite on a throwaway PostgreSQL cluster (needs initdb and pg_ctl)
 	scripts/with-postgres.sh $(BIN)/pytest
 
 check: install ## lint, format check, types, import layering, migrations in step with the tables
@@ -37,6 +37,9 @@ check: install ## lint, format check, types, import layering, migrations in step
 
 wrk: ## the load generator the benchmarks drive (Debian package)
 	@command -v wrk >/dev/null || (apt-get install -y -q wrk >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)) || { echo "wrk not found and could not be installed: apt-get install wrk"; exit 1; }
+
+redis: ## the Redis server the shared rate limit tests start on loopback (Debian package)
+	@command -v redis-server >/dev/null || (apt-get install -y -q redis-server >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null)) || { echo "redis-server not found and could not be installed: apt-get install redis-server"; exit 1; }
 
 bench: install wrk ## the benchmark suite at 1,000,000 customers, SQLite and PostgreSQL (results in bench/results/)
 	$(BIN)/python bench/run.py

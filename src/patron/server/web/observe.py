@@ -7,6 +7,7 @@ no route matches and requests the edge refuses (401, 429) are logged and counted
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -93,5 +94,6 @@ def _record(scope: Scope, status: int, seconds: float) -> None:
         "durationMs": round(seconds * 1000, 3),
         "accountId": str(user.account_id) if isinstance(user, Principal) else None,
         "clientId": user.client_id if isinstance(user, Principal) else None,
+        "pid": os.getpid(),
     }
     log.info(_ENCODER.encode(line).decode())
