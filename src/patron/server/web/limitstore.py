@@ -65,8 +65,8 @@ class SQLiteStorage(Storage, MovingWindowSupport):
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         """Take `amount` slots of the window ending now, if that many are free."""
-        now = time.time()
         with self._transaction() as db:
+            now = time.time()  # once the lock is ours: a time read before it would age the hit
             db.execute("DELETE FROM hits WHERE expires <= ?", (now,))
             (taken,) = db.execute("SELECT COUNT(*) FROM hits WHERE key = ?", (key,)).fetchone()
             if taken + amount > limit:
@@ -85,8 +85,8 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         return (now if oldest is None else float(oldest)), int(taken)
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        now = time.time()
         with self._transaction() as db:
+            now = time.time()
             db.execute("DELETE FROM counters WHERE key = ? AND expires <= ?", (key, now))
             (value,) = db.execute(
                 "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value"
