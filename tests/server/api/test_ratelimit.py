@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from limits import parse
@@ -17,6 +19,7 @@ from litestar.testing import TestClient
 
 from patron.server.app import create_app
 from patron.server.config import Settings, parse_limits
+from patron.server.web import limitstore
 from patron.server.web.limitstore import SQLiteStorage
 from tests.conftest import Account, make_account
 
@@ -166,6 +169,29 @@ class TestSQLiteStorage:
         assert limiter.get_window_stats(item, "k").remaining == 0
         limiter.clear(item, "k")
         assert limiter.hit(item, "k")
+
+    def test_hits_leave_the_window_and_forgotten_keys_leave_the_file(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        clock = [1000.0]
+        monkeypatch.setattr(limitstore, "time", SimpleNamespace(time=lambda: clock[0]))
+        path = tmp_path / "limits.db"
+        storage = SQLiteStorage(f"sqlite:///{path}")
+        assert storage.acquire_entry("a", 2, 60)
+        assert storage.acquire_entry("b", 2, 60)
+        clock[0] += 30
+        assert storage.acquire_entry("a", 2, 60)
+        assert not storage.acquire_entry("a", 2, 60)
+        assert storage.get_moving_window("a", 2, 60) == (1000.0, 2)
+        clock[0] += 31  # the first hit of "a" (and the one of "b") has left the window
+        assert storage.get_moving_window("a", 2, 60) == (1030.0, 1)
+        assert storage.acquire_entry("a", 2, 60)
+        assert not storage.acquire_entry("a", 2, 60)
+        clock[0] += 100  # the sweeps (once a minute) have forgotten "b" and every old hit of "a"
+        assert storage.acquire_entry("a", 2, 60)
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT DISTINCT key FROM hits").fetchall() == [("a",)]
+            assert db.execute("SELECT key, taken FROM windows").fetchall() == [("a", 1)]
 
     def test_fixed_window_counters(self, tmp_path: Path) -> None:
         storage = SQLiteStorage(f"sqlite:///{tmp_path / 'limits.db'}")

@@ -20,8 +20,11 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, at REAL NOT NULL, expires REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS hits_key ON hits (key, at)",
     "CREATE INDEX IF NOT EXISTS hits_expires ON hits (expires)",
+    # A window's hits, counted as they come and go: no request counts the window's rows.
+    "CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, taken INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires REAL NOT NULL)",
 )
+_SWEEP_SECONDS = 60.0
 
 
 class SQLiteStorage(Storage, MovingWindowSupport):
@@ -64,25 +67,47 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         connection.execute("COMMIT")
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
-        """Take `amount` slots of the window ending now, if that many are free."""
+        """Take `amount` slots of the window ending now, if that many are free. The key's
+        expired hits leave first; the count of the rest is kept in `windows`, so the cost
+        does not grow with the limit."""
         with self._transaction() as db:
             now = time.time()  # once the lock is ours: a time read before it would age the hit
-            db.execute("DELETE FROM hits WHERE expires <= ?", (now,))
-            (taken,) = db.execute("SELECT COUNT(*) FROM hits WHERE key = ?", (key,)).fetchone()
-            if taken + amount > limit:
-                return False
-            db.executemany("INSERT INTO hits VALUES (?, ?, ?)", [(key, now, now + expiry)] * amount)
-        return True
+            self._sweep(db, now)
+            left = db.execute("DELETE FROM hits WHERE key = ? AND at <= ?", (key, now - expiry)).rowcount
+            row = db.execute("SELECT taken FROM windows WHERE key = ?", (key,)).fetchone()
+            taken = max(0, (0 if row is None else int(row[0])) - left)
+            allowed = taken + amount <= limit
+            if allowed:
+                db.executemany("INSERT INTO hits VALUES (?, ?, ?)", [(key, now, now + expiry)] * amount)
+                taken += amount
+            db.execute(
+                "INSERT INTO windows VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET taken = excluded.taken", (key, taken)
+            )
+        return allowed
+
+    def _sweep(self, db: sqlite3.Connection, now: float) -> None:
+        """Once a minute per process: forget the keys whose hits have all expired (client
+        ids not seen since), so the file does not grow with every client id ever tried.
+        A key still in use keeps its expired hits until its next request removes them."""
+        if now - getattr(self._local, "swept", 0.0) < _SWEEP_SECONDS:
+            return
+        self._local.swept = now
+        db.execute(
+            "DELETE FROM windows WHERE NOT EXISTS (SELECT 1 FROM hits WHERE hits.key = windows.key AND expires > ?)",
+            (now,),
+        )
+        db.execute("DELETE FROM hits WHERE expires <= ? AND key NOT IN (SELECT key FROM windows)", (now,))
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         """(when the oldest hit still in the window happened, how many hits it holds)."""
         now = time.time()
-        oldest, taken = (
-            self._connection()
-            .execute("SELECT MIN(at), COUNT(*) FROM hits WHERE key = ? AND expires > ?", (key, now))
-            .fetchone()
-        )
-        return (now if oldest is None else float(oldest)), int(taken)
+        db = self._connection()
+        (oldest,) = db.execute("SELECT MIN(at) FROM hits WHERE key = ? AND at > ?", (key, now - expiry)).fetchone()
+        if oldest is None:
+            return now, 0
+        row = db.execute("SELECT taken FROM windows WHERE key = ?", (key,)).fetchone()
+        (expired,) = db.execute("SELECT COUNT(*) FROM hits WHERE key = ? AND at <= ?", (key, now - expiry)).fetchone()
+        return float(oldest), (0 if row is None else int(row[0])) - int(expired)
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         with self._transaction() as db:
@@ -117,9 +142,11 @@ class SQLiteStorage(Storage, MovingWindowSupport):
     def reset(self) -> int | None:
         with self._transaction() as db:
             cleared = db.execute("DELETE FROM hits").rowcount + db.execute("DELETE FROM counters").rowcount
+            db.execute("DELETE FROM windows")
         return int(cleared)
 
     def clear(self, key: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM hits WHERE key = ?", (key,))
+            db.execute("DELETE FROM windows WHERE key = ?", (key,))
             db.execute("DELETE FROM counters WHERE key = ?", (key,))
