@@ -73,6 +73,7 @@ def serve(
     os.environ["PATRON_SECRET_KEY"] = settings.secret_key
     out.print(f"patron serving {base} (docs: http://{host}:{port}/api/docs/)")
     with _shared_between_workers(settings, workers):
+        _print_limits(settings)
         Granian(
             "patron.server.asgi:from_env",
             address=host,
@@ -82,6 +83,13 @@ def serve(
             factory=True,
             log_access=False,
         ).serve()
+
+
+def _print_limits(settings: Settings) -> None:
+    requests = "off" if settings.rate_limit in {"", "0"} else f"{settings.rate_limit} per credential"
+    failures = "off" if settings.auth_failure_limit in {"", "0"} else f"{settings.auth_failure_limit} per client id"
+    storage = os.environ.get("PATRON_RATE_LIMIT_STORAGE", settings.rate_limit_storage).split("://")[0]
+    out.print(f"rate limits: requests {requests}, failed authentications {failures} (counted in {storage})")
 
 
 @contextmanager
