@@ -14,7 +14,7 @@ from litestar.testing import TestClient
 
 from patron.server.app import create_app
 from patron.server.config import Settings
-from tests.conftest import SECRET_KEY, Account, Backend, make_account
+from tests.conftest import NO_LIMITS, SECRET_KEY, Account, Backend, make_account
 from tests.factories import create_alias, create_customer
 
 
@@ -59,7 +59,7 @@ class Target:
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Target]:
     url = backend.fresh(tmp_path_factory.mktemp("conformance"))
-    app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
+    app = create_app(Settings(database_url=url, secret_key=SECRET_KEY, **NO_LIMITS))
     account = make_account(app.state.database)
     with TestClient(app) as client:
         parent = create_customer(client, account.headers, customerAliases=["conformance-parent"])
