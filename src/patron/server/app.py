@@ -20,6 +20,7 @@ from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
 from patron.server.web import metrics, route
 from patron.server.web.edge import edge_middleware, stamp_response
 from patron.server.web.errors import EXCEPTION_HANDLERS
+from patron.server.web.guard import guard
 from patron.server.web.observe import observed
 from patron.server.web.ratelimit import Limiter
 from patron.wire import API_VERSION
@@ -80,7 +81,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     app = Litestar(
         route_handlers=[api, livez, readyz, metrics_exposition, openapi_document],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[edge_middleware(database, Limiter(settings))],
+        middleware=[edge_middleware(database, Limiter(settings)), guard],
         before_send=[stamp_response],
         openapi_config=openapi,
         request_max_body_size=MAX_BODY_BYTES,

@@ -6,6 +6,8 @@ them. Optional response fields are left out of the JSON when they have no value.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from patron.wire.enums import (
@@ -18,6 +20,29 @@ from patron.wire.enums import (
     TaxStatus,
 )
 
+# --- bounds on request bodies (docs/limits.md) --------------------------------------
+# Every list and string a request can send has a maximum, checked while the body is
+# decoded (a 400 naming the field) and published in the OpenAPI document. The string
+# maxima are the database's column lengths, so nothing is ever truncated or refused there.
+
+MAX_TEXT = 1000
+"""Names, emails, address lines, URLs, labels, integration ids, custom property values."""
+MAX_VALUE = 255
+"""Alias values and custom property keys (the indexed columns)."""
+MAX_POSTCODE = 64
+MAX_ID = 64
+"""An id named in a body (a UUID is 36 characters; the rest is room for its other spellings)."""
+MAX_ALIASES = 100
+MAX_CONTACTS = 100
+MAX_PROPERTIES = 100
+MAX_INTEGRATIONS = 20
+"""More than the services an integration id can name (each at most once)."""
+MAX_MEMBERS = 1000
+
+Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
+Value = Annotated[str, msgspec.Meta(max_length=MAX_VALUE)]
+Ident = Annotated[str, msgspec.Meta(max_length=MAX_ID)]
+
 
 class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
     """Base of every wire model: camelCase on the wire, absent optionals left out."""
@@ -27,11 +52,11 @@ class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fi
 
 
 class Address(Wire):
-    line1: str
-    town: str
-    postcode: str
+    line1: Text
+    town: Text
+    postcode: Annotated[str, msgspec.Meta(max_length=MAX_POSTCODE)]
     country: CountryCode
-    line2: str | None = None
+    line2: Text | None = None
     state: State | None = None
 
 
@@ -44,7 +69,7 @@ class IntegrationId(Wire):
 
 class IntegrationIdRequest(Wire):
     service: IntegrationService
-    id: str
+    id: Text
 
 
 class CustomerIdWithName(Wire):
@@ -68,8 +93,8 @@ class Pagination(Wire):
 
 
 class ContactRequest(Wire):
-    name: str
-    email: str
+    name: Text
+    email: Text
     billing_preference: BillingPreference
 
 
@@ -91,18 +116,18 @@ class ContactList(Wire):
 
 
 class CreateOrUpdateCustomerRequest(Wire):
-    legal_name: str
+    legal_name: Text
     address: Address
     tax_status: TaxStatus
-    contacts: list[ContactRequest]
-    url: str | None = None
-    label: str | None = None
-    customer_aliases: list[str] | None = None
-    integration_ids: list[IntegrationIdRequest] | None = None
-    parent_id: str | None = None
-    push_to_integrations: list[PushIntegration] | None = None
+    contacts: Annotated[list[ContactRequest], msgspec.Meta(max_length=MAX_CONTACTS)]
+    url: Text | None = None
+    label: Text | None = None
+    customer_aliases: Annotated[list[Value], msgspec.Meta(max_length=MAX_ALIASES)] | None = None
+    integration_ids: Annotated[list[IntegrationIdRequest], msgspec.Meta(max_length=MAX_INTEGRATIONS)] | None = None
+    parent_id: Ident | None = None
+    push_to_integrations: Annotated[list[PushIntegration], msgspec.Meta(max_length=MAX_INTEGRATIONS)] | None = None
     status: CustomerStatus | None = None
-    custom_properties: dict[str, str] | None = None
+    custom_properties: Annotated[dict[Value, Text], msgspec.Meta(max_length=MAX_PROPERTIES)] | None = None
 
 
 class Customer(Wire):
@@ -168,13 +193,13 @@ class CustomPropertyKeys(Wire):
 
 
 class CreateCustomerAliasRequest(Wire):
-    customer_id: str
-    value: str
-    label: str | None = None
+    customer_id: Ident
+    value: Value
+    label: Text | None = None
 
 
 class UpdateCustomerAliasRequest(Wire):
-    label: str | None = None
+    label: Text | None = None
 
 
 class CustomerAliasResponse(Wire):
@@ -209,12 +234,12 @@ class CustomerAliasList(Wire):
 
 
 class CustomerOrganizationRequest(Wire):
-    owner_id: str
-    member_ids: list[str]
+    owner_id: Ident
+    member_ids: Annotated[list[Ident], msgspec.Meta(max_length=MAX_MEMBERS)]
 
 
 class CustomerOrganizationMembers(Wire):
-    customer_ids: list[str]
+    customer_ids: Annotated[list[Ident], msgspec.Meta(max_length=MAX_MEMBERS)]
 
 
 # --- errors --------------------------------------------------------------------------

@@ -71,12 +71,15 @@ def parse_basic(value: bytes | None) -> tuple[str, str]:
 
 async def stamp_response(message: Message, scope: Scope) -> None:
     """`before_send` hook: every response, errors and unknown routes included, carries
-    `Sequence-Version` and a `Request-Id`. Async on purpose: Litestar runs a sync hook in a
-    worker thread, two thread hops per response."""
+    `Sequence-Version`, a `Request-Id` and `Cache-Control: no-store` (an answer holds one
+    account's data: no shared cache keeps it; a response that chose its own policy keeps it).
+    Async on purpose: Litestar runs a sync hook in a worker thread, two thread hops per response."""
     if message["type"] == "http.response.start":
         headers = MutableScopeHeaders.from_message(message)
         headers["Sequence-Version"] = API_VERSION
         headers["Request-Id"] = observe.request_id(scope)
+        if "cache-control" not in headers:
+            headers["Cache-Control"] = "no-store"
 
 
 def edge_middleware(database: Database, limiter: Limiter) -> Any:

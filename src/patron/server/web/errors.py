@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any
 
 import msgspec
@@ -74,8 +75,10 @@ def on_patron_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes
     return _respond(status, body(error_type, exc.message, fields))
 
 
-_JSON_PATH = re.compile(r"\s*-\s*at\s*`\$\.?([^`]*)`")
+_JSON_PATH = re.compile(r"\s*-\s*at\s*(`key` in )?`\$\.?([^`]*)`")
 _MISSING = re.compile(r"Object missing required field `([^`]+)`")
+_TOO_LONG = re.compile(r"Expected `(str|array|object)` of length <= (\d+)")
+_UNITS = {"str": "characters", "array": "items", "object": "keys"}
 
 
 def _camel(name: str) -> str:
@@ -95,14 +98,29 @@ def _field_errors(exc: ValidationException) -> list[wire.FieldError]:
             key = ""
         found = _JSON_PATH.search(message)
         if found:
-            key = found.group(1)
+            key = found.group(2)
             message = _JSON_PATH.sub("", message)
         missing = _MISSING.search(message)
         if missing:
             key = f"{key}.{missing.group(1)}" if key else missing.group(1)
             message = "is required"
+        if key == "" and message == "'data'":  # Litestar's word for a missing (empty) body
+            message = "is required: send a JSON object"
+        key, message = _plain(key, message, dictionary_key="`key` in" in str(exc.__cause__))
         result.append(wire.FieldError(field=_camel(key) if "_" in key else (key or "body"), message=message))
     return result
+
+
+def _plain(key: str, message: str, *, dictionary_key: bool) -> tuple[str, str]:
+    """msgspec's "Expected `str` of length <= 255" as patron says it, "must be at most 255
+    characters" ("a key/value must be ..." for a dictionary, whose key msgspec does not name)."""
+    found = _TOO_LONG.fullmatch(message)
+    if not found:
+        return key, message
+    kind, limit = found.groups()
+    subject = "a key " if dictionary_key else "a value " if key.endswith("[...]") else ""
+    verb = "be" if kind == "str" else "hold"
+    return key.removesuffix("[...]"), f"{subject}must {verb} at most {limit} {_UNITS[kind]}"
 
 
 def on_http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
@@ -121,6 +139,25 @@ def on_http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     return _respond(status, body(_HTTP_TYPES.get(status, "Error"), exc.detail), extra)
 
 
+_UNDECODABLE = {
+    UnicodeDecodeError: "is not valid UTF-8",
+    RecursionError: "nests too deeply",
+}
+
+
+def on_undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Invalid UTF-8 and deep nesting escape Litestar's JSON decoding as plain Python errors;
+    raised there they are the client's mistake (400), anywhere else patron's (500)."""
+    frames = traceback.walk_tb(exc.__traceback__)
+    if not any(frame.f_globals.get("__name__") == _DECODING_MODULE for frame, _ in frames):
+        return on_unexpected(request, exc)
+    message = next(text for kind, text in _UNDECODABLE.items() if isinstance(exc, kind))
+    return _respond(400, body("ValidationError", f"body: {message}", [wire.FieldError(field="body", message=message)]))
+
+
+_DECODING_MODULE = "litestar.serialization.msgspec_hooks"
+
+
 def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error("unexpected error", exc_info=exc)
     return _respond(500, body("InternalServerError", "something went wrong on our side"))
@@ -129,5 +166,7 @@ def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     errors.PatronError: on_patron_error,
     HTTPException: on_http_error,
+    UnicodeDecodeError: on_undecodable,
+    RecursionError: on_undecodable,
     Exception: on_unexpected,
 }
