@@ -37,6 +37,10 @@ app.add_typer(export_app, name="export")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 
 
+HEADER_TIMEOUT_MS = 10_000
+"""How long `serve` waits for a request's headers (slowloris) before closing the connection."""
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -47,6 +51,7 @@ def serve(
     """Apply migrations and serve the API on http://HOST:PORT/api."""
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
 
     settings = settings_for(database)
     db = open_db(settings)
@@ -82,6 +87,8 @@ def serve(
             workers=workers,
             factory=True,
             log_access=False,
+            # Half-sent request headers: the connection is closed after this long (docs/limits.md).
+            http1_settings=HTTP1Settings(header_read_timeout=HEADER_TIMEOUT_MS),
         ).serve()
 
 
