@@ -39,9 +39,18 @@ MAX_INTEGRATIONS = 20
 """More than the services an integration id can name (each at most once)."""
 MAX_MEMBERS = 1000
 
+
+def _bounded(limit: int, **inside: object) -> msgspec.Meta:
+    """At most `limit` items (or keys). `inside`: the maxima of the items (or keys and values),
+    stated again for patron's OpenAPI document, whose generator does not look inside."""
+    return msgspec.Meta(max_length=limit, extra_json_schema={"extra": inside} if inside else None)
+
+
 Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
 Value = Annotated[str, msgspec.Meta(max_length=MAX_VALUE)]
 Ident = Annotated[str, msgspec.Meta(max_length=MAX_ID)]
+_STRING_VALUE = {"type": "string", "maxLength": MAX_VALUE}
+_STRING_ID = {"type": "string", "maxLength": MAX_ID}
 
 
 class Wire(msgspec.Struct, rename="camel", omit_defaults=True, forbid_unknown_fields=False):
@@ -119,15 +128,26 @@ class CreateOrUpdateCustomerRequest(Wire):
     legal_name: Text
     address: Address
     tax_status: TaxStatus
-    contacts: Annotated[list[ContactRequest], msgspec.Meta(max_length=MAX_CONTACTS)]
+    contacts: Annotated[list[ContactRequest], _bounded(MAX_CONTACTS)]
     url: Text | None = None
     label: Text | None = None
-    customer_aliases: Annotated[list[Value], msgspec.Meta(max_length=MAX_ALIASES)] | None = None
-    integration_ids: Annotated[list[IntegrationIdRequest], msgspec.Meta(max_length=MAX_INTEGRATIONS)] | None = None
+    customer_aliases: Annotated[list[Value], _bounded(MAX_ALIASES, items=_STRING_VALUE)] | None = None
+    integration_ids: Annotated[list[IntegrationIdRequest], _bounded(MAX_INTEGRATIONS)] | None = None
     parent_id: Ident | None = None
-    push_to_integrations: Annotated[list[PushIntegration], msgspec.Meta(max_length=MAX_INTEGRATIONS)] | None = None
+    push_to_integrations: Annotated[list[PushIntegration], _bounded(MAX_INTEGRATIONS)] | None = None
     status: CustomerStatus | None = None
-    custom_properties: Annotated[dict[Value, Text], msgspec.Meta(max_length=MAX_PROPERTIES)] | None = None
+    custom_properties: (
+        Annotated[
+            dict[Value, Text],
+            _bounded(
+                MAX_PROPERTIES,
+                max_properties=MAX_PROPERTIES,
+                property_names={"maxLength": MAX_VALUE},
+                additional_properties={"type": "string", "maxLength": MAX_TEXT},
+            ),
+        ]
+        | None
+    ) = None
 
 
 class Customer(Wire):
@@ -235,11 +255,11 @@ class CustomerAliasList(Wire):
 
 class CustomerOrganizationRequest(Wire):
     owner_id: Ident
-    member_ids: Annotated[list[Ident], msgspec.Meta(max_length=MAX_MEMBERS)]
+    member_ids: Annotated[list[Ident], _bounded(MAX_MEMBERS, items=_STRING_ID)]
 
 
 class CustomerOrganizationMembers(Wire):
-    customer_ids: Annotated[list[Ident], msgspec.Meta(max_length=MAX_MEMBERS)]
+    customer_ids: Annotated[list[Ident], _bounded(MAX_MEMBERS, items=_STRING_ID)]
 
 
 # --- errors --------------------------------------------------------------------------
