@@ -6,6 +6,7 @@ import re
 import uuid
 
 from patron.server.errors import InvalidInput, NotFound
+from patron.wire.models import MAX_TEXT
 
 _SPACE = re.compile(r"\s")
 
@@ -26,7 +27,7 @@ def reference(value: str, field: str) -> uuid.UUID:
         raise InvalidInput(field, f"{value!r} is not a valid id") from None
 
 
-def text(value: str, field: str, *, max_length: int = 1000, allow_empty: bool = False) -> str:
+def text(value: str, field: str, *, max_length: int = MAX_TEXT, allow_empty: bool = False) -> str:
     """Trimmed text, refused when blank (unless allowed), too long or holding NUL characters."""
     stripped = value.strip()
     if not stripped and not allow_empty:
@@ -38,7 +39,7 @@ def text(value: str, field: str, *, max_length: int = 1000, allow_empty: bool = 
     return stripped
 
 
-def optional_text(value: str | None, field: str, *, max_length: int = 1000) -> str | None:
+def optional_text(value: str | None, field: str, *, max_length: int = MAX_TEXT) -> str | None:
     if value is None:
         return None
     stripped = text(value, field, max_length=max_length, allow_empty=True)

@@ -18,7 +18,6 @@ from patron.wire.enums import CustomerStatus, State
 
 _CA_PROVINCES = {"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"}
 _US_STATES = {s.value for s in State} - _CA_PROVINCES
-MAX_PROPERTY_KEY = 255
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def _address(address: wire.Address) -> tuple[str, str | None, str, str | None, s
         validation.optional_text(address.line2, "address.line2"),
         validation.text(address.town, "address.town"),
         state,
-        validation.text(address.postcode, "address.postcode", max_length=64),
+        validation.text(address.postcode, "address.postcode", max_length=wire.MAX_POSTCODE),
         country,
     )
 
@@ -117,7 +116,7 @@ def _address(address: wire.Address) -> tuple[str, str | None, str, str | None, s
 def _custom_properties(properties: dict[str, str]) -> dict[str, str]:
     cleaned = {}
     for key, value in properties.items():
-        name = validation.text(key, "customProperties", max_length=MAX_PROPERTY_KEY)
+        name = validation.text(key, "customProperties", max_length=wire.MAX_VALUE)
         cleaned[name] = validation.text(value, f"customProperties.{name}", allow_empty=True)
     return cleaned
 

@@ -79,8 +79,10 @@ def _check_query(query: bytes) -> None:
     except UnicodeDecodeError:
         raise InvalidInput("query", "is not valid UTF-8") from None
     for name, value in pairs:
-        if _CONTROL.search(name) or _CONTROL.search(value):
-            raise InvalidInput(name if not _CONTROL.search(name) else "query", _CONTROL_MESSAGE)
+        if _CONTROL.search(name):
+            raise InvalidInput("query", _CONTROL_MESSAGE)
+        if _CONTROL.search(value):
+            raise InvalidInput(name, _CONTROL_MESSAGE)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
