@@ -99,6 +99,33 @@ def test_raw_hostile_bodies_and_targets_are_4xx_with_no_traceback(served: Served
     assert "Traceback" not in served.log()
 
 
+# Broken framing: (extra headers, body, half-close) -> the status.
+FRAMING = {
+    "a malformed chunk": (b"Transfer-Encoding: chunked\r\n", b"zz\r\nabc\r\n0\r\n\r\n", False, 400),
+    "a chunk cut short": (b"Transfer-Encoding: chunked\r\n", b"10\r\nabc", True, 400),
+    "Content-Length over 1 MiB": (b"Content-Length: 5000000\r\n", b"{", True, 413),
+    "Content-Length not a number": (b"Content-Length: abc\r\n", b"{}", False, 400),
+    "two Content-Lengths": (b"Content-Length: 2\r\nContent-Length: 3\r\n", b"{}", False, 400),
+    "Content-Length and chunked": (
+        b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",
+        b"2\r\n{}\r\n0\r\n\r\n",
+        False,
+        400,
+    ),
+}
+
+
+def test_broken_framing_is_4xx_with_no_traceback(served: Served) -> None:
+    for label, (headers, body, half_close, expected) in FRAMING.items():
+        head = (
+            b"POST /api/customers HTTP/1.1\r\nHost: patron\r\n%sContent-Type: application/json\r\n"
+            % served.authorization
+        )
+        answer = exchange(served, head + headers + b"Connection: close\r\n\r\n" + body, half_close=half_close)
+        assert status(answer) == expected, (label, answer[:300])
+    assert "Traceback" not in served.log()
+
+
 def test_a_body_cut_short_is_400_and_one_log_line(served: Served) -> None:
     cut = request(served, b"POST", b"/api/customers", b'{"legalName": "Acme', length=1000)
     answer = exchange(served, cut, half_close=True)
