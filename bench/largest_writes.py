@@ -64,7 +64,7 @@ def main() -> None:
         engine = make_engine(url)
         migrate.upgrade(engine)
         engine.dispose()
-        app = create_app(Settings(database_url=url, secret_key="bench"))
+        app = create_app(Settings(database_url=url, secret_key="bench", rate_limit="0", auth_failure_limit="0"))
         database = app.state.database
         held: list[float] = []
         plain_write = database.write

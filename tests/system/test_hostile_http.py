@@ -24,11 +24,12 @@ class Served:
     port: int
     process: subprocess.Popen[bytes]
     authorization: bytes
+    log_path: Path
 
     def log(self) -> str:
-        """The server's whole output; stops it."""
+        """The server's whole output (start_server writes it to a file); stops it."""
         stop_server(self.process)
-        return self.process.stdout.read().decode() if self.process.stdout else ""
+        return self.log_path.read_text(errors="replace")
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def served(database_url: str, tmp_path: Path) -> Iterator[Served]:
     process, port = start_server(database_url, tmp_path)
     token = base64.b64encode(f"{client_id}:{secret}".encode())
     try:
-        yield Served(port, process, b"Authorization: Basic " + token + b"\r\n")
+        yield Served(port, process, b"Authorization: Basic " + token + b"\r\n", tmp_path / f"server-{port}.log")
     finally:
         stop_server(process)
 
