@@ -53,6 +53,11 @@ def live_values_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID
     return set(tx.execute(query).scalars())
 
 
+def count_live_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> int:
+    query = select(func.count()).where(a.account_id == account_id, a.customer_id == customer_id, a.deleted_at.is_(None))
+    return int(tx.execute(query).scalar_one())
+
+
 def aliases_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> list[AliasRow]:
     query = (
         select(*COLUMNS)
@@ -60,15 +65,6 @@ def aliases_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) ->
         .order_by(a.created_at, a.id)
     )
     return [AliasRow._make(row) for row in tx.execute(query)]
-
-
-_CUSTOMER_OF_VALUE = select(a.customer_id).where(
-    a.account_id == bindparam("account_id"), a.value == bindparam("value"), a.deleted_at.is_(None)
-)
-
-
-def customer_of_value(tx: Connection, account_id: uuid.UUID, value: str) -> uuid.UUID | None:
-    return tx.execute(_CUSTOMER_OF_VALUE, {"account_id": account_id, "value": value}).scalar()
 
 
 def set_label(tx: Connection, account_id: uuid.UUID, alias_id: uuid.UUID, label: str | None) -> None:

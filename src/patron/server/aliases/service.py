@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from patron.server import clock, validation
+from patron.server import caps, clock, validation
 from patron.server.aliases import repository
 from patron.server.aliases.repository import AliasRow
 from patron.server.auth import Principal
@@ -31,27 +31,40 @@ def attach(
     customer_id: uuid.UUID,
     values: Iterable[str],
     *,
-    label: str | None = None,
-) -> list[uuid.UUID]:
-    """Create aliases for a customer; values it already holds are left as they are."""
+    field: str,
+) -> None:
+    """Give a customer these aliases; values it already holds are left as they are. The
+    caller holds the customer's row lock (a new customer, or `directory.lock`), so the
+    values it holds and the cap (`caps.ALIASES_PER_CUSTOMER`, a 400 naming `field`) are
+    read as they stand; a value another customer holds is a 409 (the unique index decides)."""
     held = repository.live_values_of(tx, who.account_id, customer_id)
-    created = []
-    for value in values:
-        if value in held:
-            continue
-        _refuse_other_customers_id(tx, who, customer_id, value)
-        alias_id = clock.new_id()
-        row = rows.alias(
-            account_id=who.account_id,
-            alias_id=alias_id,
-            customer_id=customer_id,
-            value=value,
-            label=label,
-            now=clock.utc_now(),
-        )
-        repository.insert_alias(tx, row)
-        created.append(alias_id)
-    return created
+    added = 0
+    for value in dict.fromkeys(values):
+        if value not in held:
+            _insert(tx, who, customer_id, value, label=None)
+            added += 1
+    if added:
+        _refuse_too_many(tx, who, customer_id, field)
+
+
+def _insert(tx: Connection, who: Principal, customer_id: uuid.UUID, value: str, *, label: str | None) -> uuid.UUID:
+    _refuse_other_customers_id(tx, who, customer_id, value)
+    alias_id = clock.new_id()
+    row = rows.alias(
+        account_id=who.account_id,
+        alias_id=alias_id,
+        customer_id=customer_id,
+        value=value,
+        label=label,
+        now=clock.utc_now(),
+    )
+    repository.insert_alias(tx, row)
+    return alias_id
+
+
+def _refuse_too_many(tx: Connection, who: Principal, customer_id: uuid.UUID, field: str) -> None:
+    if repository.count_live_of(tx, who.account_id, customer_id) > caps.ALIASES_PER_CUSTOMER:
+        raise InvalidInput(field, f"a customer holds at most {caps.ALIASES_PER_CUSTOMER} live aliases")
 
 
 def _refuse_other_customers_id(tx: Connection, who: Principal, customer_id: uuid.UUID, value: str) -> None:
@@ -65,14 +78,16 @@ def _refuse_other_customers_id(tx: Connection, who: Principal, customer_id: uuid
 
 
 def create(tx: Connection, who: Principal, request: wire.CreateCustomerAliasRequest) -> wire.CustomerAliasResponse:
+    """A new alias. The customer's row lock orders racing creates on one customer (the cap);
+    the unique index on live values decides who wins a value (the others get 409), even
+    when the winner is the same customer."""
     customer_id = validation.reference(request.customer_id, "customerId")
-    if not directory.exists(tx, who, customer_id):
-        raise InvalidInput("customerId", f"no customer with id {request.customer_id!r}")
     value = alias_value(request.value, "value")
     label = validation.optional_text(request.label, "label")
-    if repository.customer_of_value(tx, who.account_id, value) is not None:
-        raise Conflict(f"the alias {value!r} is already in use")
-    [alias_id] = attach(tx, who, customer_id, [value], label=label)
+    if not directory.lock(tx, who, customer_id):
+        raise InvalidInput("customerId", f"no customer with id {request.customer_id!r}")
+    alias_id = _insert(tx, who, customer_id, value, label=label)
+    _refuse_too_many(tx, who, customer_id, "customerId")
     return _response(_get(tx, who, alias_id))
 
 
@@ -85,9 +100,12 @@ def update(
 
 
 def delete(tx: Connection, who: Principal, alias_id: str) -> wire.CustomerAliasResponse:
+    """Delete a live alias; of racing deletes the conditional UPDATE lets one through, the
+    others find no live alias (404), as they would one after the other."""
     row = _get(tx, who, validation.parse_id(alias_id, "alias"))
     now = clock.utc_now()
-    repository.mark_deleted(tx, who.account_id, row.id, now)
+    if not repository.mark_deleted(tx, who.account_id, row.id, now):
+        raise NotFound("alias", alias_id)
     return _response(row, deleted_at=now)
 
 

@@ -64,6 +64,12 @@ def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, contact_i
     return ContactRow._make(row) if row is not None else None
 
 
+def count_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> int:
+    """How many contacts the customer has, archived ones included."""
+    query = select(func.count()).where(c.account_id == account_id, c.customer_id == customer_id)
+    return int(tx.execute(query).scalar_one())
+
+
 def next_position(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> int:
     query = select(func.coalesce(func.max(c.position), -1)).where(
         c.account_id == account_id, c.customer_id == customer_id

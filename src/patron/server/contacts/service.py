@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from patron.server import clock, validation
+from patron.server import caps, clock, validation
 from patron.server.auth import Principal
 from patron.server.contacts import repository
 from patron.server.contacts.repository import ContactRow
@@ -56,6 +56,7 @@ def replace_all(tx: Connection, who: Principal, customer_id: uuid.UUID, cleaned:
 
     A requested contact whose email matches a live contact keeps that contact's id (and is
     updated); the others are created; live contacts left over are archived, not deleted.
+    The caller holds the customer's row lock (a new customer, or `directory.lock`).
     """
     now = clock.utc_now()
     existing = repository.of_customers(tx, who.account_id, [customer_id], include_archived=False)
@@ -82,6 +83,16 @@ def replace_all(tx: Connection, who: Principal, customer_id: uuid.UUID, cleaned:
             _insert(tx, who, customer_id, (name, email, preference), position=position, now=now)
         position += 1
     repository.archive(tx, who.account_id, [row.id for row in existing if row.id not in kept], now)
+    _refuse_too_many(tx, who, customer_id, "contacts")
+
+
+def _refuse_too_many(tx: Connection, who: Principal, customer_id: uuid.UUID, field: str, *, adding: int = 0) -> None:
+    """Past `caps.CONTACTS_PER_CUSTOMER` (archived contacts count: `includeArchived` lists
+    them all), a 400 naming `field`. The caller holds the customer's row lock."""
+    if repository.count_of(tx, who.account_id, customer_id) + adding > caps.CONTACTS_PER_CUSTOMER:
+        raise InvalidInput(
+            field, f"a customer holds at most {caps.CONTACTS_PER_CUSTOMER} contacts, archived ones included"
+        )
 
 
 def live_of(
@@ -141,9 +152,15 @@ def list_for(tx: Connection, who: Principal, customer_id: str, *, include_archiv
     return wire.ContactList(items=[to_wire(row) for row in rows])
 
 
+# Creates, updates and archives lock the customer's row first (`directory.lock_in_path`):
+# each decides the PRIMARY rule (and the cap) on the customer's contacts as they stand, so
+# two racing archives of the last two PRIMARY contacts cannot both pass.
+
+
 def create(tx: Connection, who: Principal, customer_id: str, request: wire.ContactRequest) -> wire.Contact:
-    ident = directory.in_path(tx, who, customer_id)
+    ident = directory.lock_in_path(tx, who, customer_id)
     name, email, preference = _clean(request, "contact")
+    _refuse_too_many(tx, who, ident, "contacts", adding=1)
     check_rule([*_live_preferences(tx, who, ident), preference], "billingPreference")
     position = repository.next_position(tx, who.account_id, ident)
     contact_id = _insert(tx, who, ident, (name, email, preference), position=position, now=clock.utc_now())
@@ -153,7 +170,7 @@ def create(tx: Connection, who: Principal, customer_id: str, request: wire.Conta
 def update(
     tx: Connection, who: Principal, customer_id: str, contact_id: str, request: wire.ContactRequest
 ) -> wire.Contact:
-    ident = directory.in_path(tx, who, customer_id)
+    ident = directory.lock_in_path(tx, who, customer_id)
     row = _contact(tx, who, ident, contact_id)
     name, email, preference = _clean(request, "contact")
     if row.archived_at is None:
@@ -165,7 +182,7 @@ def update(
 
 
 def archive(tx: Connection, who: Principal, customer_id: str, contact_id: str) -> wire.Contact:
-    ident = directory.in_path(tx, who, customer_id)
+    ident = directory.lock_in_path(tx, who, customer_id)
     row = _contact(tx, who, ident, contact_id)
     if row.archived_at is None:
         check_rule(_live_preferences(tx, who, ident, without=row.id), "billingPreference")

@@ -18,6 +18,7 @@ from patron.server.customers.repository import properties, records
 from patron.server.customers.repository.records import CustomerRow
 from patron.server.db import rows
 from patron.server.db.snapshot import Snapshot
+from patron.server.directory import service as directory
 from patron.server.errors import NotFound
 from patron.server.organizations import service as organizations
 from patron.wire import models as wire
@@ -70,7 +71,7 @@ def _store_related(
 ) -> None:
     """Contacts, aliases, custom properties and the parent's organization of a customer."""
     contacts.replace_all(tx, who, customer_id, prepared.contacts)
-    aliases.attach(tx, who, customer_id, prepared.aliases)
+    aliases.attach(tx, who, customer_id, prepared.aliases, field="customerAliases")
     if prepared.properties is not None:
         properties.replace(tx, who.account_id, customer_id, prepared.properties)
     organizations.move_to_parent(
@@ -82,7 +83,11 @@ def update(
     tx: Connection, who: Principal, customer_id: str, request: wire.CreateOrUpdateCustomerRequest
 ) -> wire.Customer:
     """Full replace of the customer's fields and contacts; see docs/behaviour.md for the
-    fields that keep their value when left out (status, integrationIds, customProperties)."""
+    fields that keep their value when left out (status, integrationIds, customProperties).
+    The customer's row is locked first: racing updates of one customer run one after the
+    other, each reading what the one before it stored."""
+    if not directory.lock(tx, who, validation.parse_id(customer_id, "customer")):
+        raise NotFound("customer", customer_id)
     row = _row(tx, who, customer_id)
     prepared = rules.prepare(request)
     now = clock.utc_now()
@@ -100,13 +105,13 @@ def update(
 
 
 def archive(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
-    """Set `archivedAt`; archiving an archived customer changes nothing."""
-    row = _row(tx, who, customer_id)
-    if row.archived_at is None:
-        now = clock.utc_now()
-        records.update_customer(tx, who.account_id, row.id, {"archived_at": now, "updated_at": now})
-        records.bump_counts(tx, who.account_id, live=-1, total=0)
-    return get(tx, who, str(row.id))
+    """Set `archivedAt`; archiving an archived customer changes nothing. The conditional
+    UPDATE decides which of racing archives counts, so the live counter drops once."""
+    ident = validation.parse_id(customer_id, "customer")
+    archived = records.archive_customer(tx, who.account_id, ident, clock.utc_now())
+    if archived:
+        records.bump_counts(tx, who.account_id, live=-archived, total=0)
+    return get(tx, who, customer_id)
 
 
 def get(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:

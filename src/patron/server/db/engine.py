@@ -8,13 +8,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, pool
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from patron.server.config import Settings
 from patron.server.db import outage
 from patron.server.db.snapshot import Snapshot, snapshots_for
-from patron.server.errors import Unavailable
+from patron.server.errors import Conflict, Unavailable
 
 WRITE = "patron_write"
 
@@ -117,11 +117,27 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+# The safety net under every write: each write decides its own races and says why in its
+# 409, but a unique key it did not foresee is still a 409, never a 500.
+CONFLICT = "the request conflicts with a value already stored (or stored meanwhile by another request)"
+_UNIQUE_SQLITE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+
+
+def is_unique_violation(exc: DBAPIError) -> bool:
+    """True when a statement broke a unique key or primary key (SQLSTATE 23505 on
+    PostgreSQL, SQLite's extended constraint codes)."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate == "23505" or getattr(exc.orig, "sqlite_errorname", None) in _UNIQUE_SQLITE
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     """One transaction: commit when the block ends normally, roll back on any error.
 
-    Connection failures surface as `Unavailable` so the edge can answer 503.
+    Connection failures surface as `Unavailable` so the edge can answer 503, a broken
+    unique key as `Conflict` (409).
     """
     try:
         connection = engine.connect()
@@ -137,6 +153,8 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
             except DBAPIError as exc:
                 if outage.is_unavailable(exc):
                     raise outage.unavailable() from exc
+                if is_unique_violation(exc):
+                    raise Conflict(CONFLICT) from exc
                 raise
     except OperationalError as exc:
         if outage.is_unavailable(exc):

@@ -17,6 +17,16 @@ def exists(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> boo
     return tx.execute(query).first() is not None
 
 
+def lock(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
+    """Lock the customer's row to the end of the transaction; False when there is none.
+
+    FOR NO KEY UPDATE, the lock an UPDATE of the row takes: rows that refer to the customer
+    (contacts, aliases, members) can still be inserted meanwhile. SQLite ignores it (one
+    writer at a time)."""
+    query = select(c.id).where(c.account_id == account_id, c.id == customer_id).with_for_update(key_share=True)
+    return tx.execute(query).first() is not None
+
+
 def existing(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
     if not customer_ids:
         return set()

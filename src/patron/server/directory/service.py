@@ -36,6 +36,22 @@ def in_path(tx: Connection, who: Principal, customer_id: str) -> uuid.UUID:
     return ident
 
 
+def lock_in_path(tx: Connection, who: Principal, customer_id: str) -> uuid.UUID:
+    """`in_path`, with the customer's row locked to the end of the transaction: for writes
+    whose decision reads the customer's other parts (the PRIMARY contact rule, the caps).
+    Two such writes on one customer run one after the other."""
+    ident = validation.parse_id(customer_id, "customer")
+    if not repository.lock(tx, who.account_id, ident):
+        raise NotFound("customer", customer_id)
+    return ident
+
+
+def lock(tx: Connection, who: Principal, customer_id: uuid.UUID) -> bool:
+    """Lock a customer's row to the end of the transaction (see `lock_in_path`); False when
+    the account holds no such customer."""
+    return repository.lock(tx, who.account_id, customer_id)
+
+
 def in_body(tx: Connection, who: Principal, value: str, field: str) -> uuid.UUID:
     """The customer a request body names in `field`; InvalidInput when there is none."""
     ident = validation.reference(value, field)

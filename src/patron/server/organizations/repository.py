@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, select
 
-from patron.server.db import tables
+from patron.server.db import tables, upsert
 
 o = tables.organization.c
 m = tables.organization_member.c
@@ -45,12 +45,35 @@ def owned_by(tx: Connection, account_id: uuid.UUID, owner_id: uuid.UUID) -> uuid
     return tx.execute(query).scalar()
 
 
+def lock(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> Organization | None:
+    """The organization, its row locked to the end of the transaction (FOR NO KEY UPDATE;
+    SQLite ignores it): membership changes of one organization run one after the other."""
+    query = (
+        select(o.id, o.owner_id)
+        .where(o.account_id == account_id, o.id == organization_id)
+        .with_for_update(key_share=True)
+    )
+    row = tx.execute(query).first()
+    return Organization._make(row) if row is not None else None
+
+
 def insert_organization(
     tx: Connection, *, account_id: uuid.UUID, organization_id: uuid.UUID, owner_id: uuid.UUID, now: datetime
-) -> None:
-    tx.execute(
-        insert(tables.organization).values(account_id=account_id, id=organization_id, owner_id=owner_id, created_at=now)
+) -> bool:
+    """Insert an organization unless its owner already owns one (the unique key decides,
+    waiting for a racing insert to commit or roll back); True when this one was stored."""
+    statement = (
+        upsert.insert(tx, tables.organization)
+        .values(account_id=account_id, id=organization_id, owner_id=owner_id, created_at=now)
+        .on_conflict_do_nothing(index_elements=["account_id", "owner_id"])
+        .returning(o.id)
     )
+    return tx.execute(statement).first() is not None
+
+
+def count_members(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> int:
+    query = select(func.count()).where(m.account_id == account_id, m.organization_id == organization_id)
+    return int(tx.execute(query).scalar_one())
 
 
 def member_ids(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> list[uuid.UUID]:
@@ -64,25 +87,24 @@ def member_ids(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID
 
 def add_members(
     tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]
-) -> None:
+) -> int:
+    """Append members after the last one; members already in are left where they are.
+    Returns how many were added. The caller holds the organization's lock (`lock`), so
+    positions stay distinct."""
     if not customer_ids:
-        return
+        return 0
     start_query = select(func.coalesce(func.max(m.position), -1)).where(
         m.account_id == account_id, m.organization_id == organization_id
     )
     start = int(tx.execute(start_query).scalar_one()) + 1
-    tx.execute(
-        insert(tables.organization_member),
-        [
-            {
-                "account_id": account_id,
-                "organization_id": organization_id,
-                "customer_id": ident,
-                "position": start + offset,
-            }
-            for offset, ident in enumerate(customer_ids)
-        ],
+    rows = [
+        {"account_id": account_id, "organization_id": organization_id, "customer_id": ident, "position": start + offset}
+        for offset, ident in enumerate(customer_ids)
+    ]
+    statement = (
+        upsert.insert(tx, tables.organization_member).values(rows).on_conflict_do_nothing().returning(m.customer_id)
     )
+    return len(tx.execute(statement).all())
 
 
 def remove_members(

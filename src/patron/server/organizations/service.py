@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from patron.server import clock, validation
+from patron.server import caps, clock, validation
 from patron.server.auth import Principal
 from patron.server.directory import service as directory
 from patron.server.errors import Conflict, InvalidInput, NotFound
@@ -30,24 +30,32 @@ def _refuse_cycles(
             raise InvalidInput(field, f"customer {ident} is an ancestor of {owner_id}; that would make a cycle")
 
 
-def _organization(tx: Connection, who: Principal, organization_id: str) -> tuple[uuid.UUID, uuid.UUID]:
-    row = repository.get(tx, who.account_id, validation.parse_id(organization_id, "organization"))
+def _locked(tx: Connection, who: Principal, organization_id: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """(id, owner) of the organization a path names, its row locked (`repository.lock`)."""
+    row = repository.lock(tx, who.account_id, validation.parse_id(organization_id, "organization"))
     if row is None:
         raise NotFound("organization", organization_id)
     return row.id, row.owner_id
 
 
+def _refuse_too_many(count: int, field: str) -> None:
+    if count > caps.MEMBERS_PER_ORGANIZATION:
+        raise InvalidInput(field, f"an organization has at most {caps.MEMBERS_PER_ORGANIZATION} members")
+
+
 def create(tx: Connection, who: Principal, request: wire.CustomerOrganizationRequest) -> wire.CustomerOrganization:
+    """A new organization; its owner's unique key decides between racing creates (409)."""
     owner_id = directory.in_body(tx, who, request.owner_id, "ownerId")
     # Sequence's own example lists the owner among the members: it is dropped, not refused.
     members = [i for i in directory.all_in_body(tx, who, request.member_ids, "memberIds") if i != owner_id]
-    if repository.owned_by(tx, who.account_id, owner_id) is not None:
-        raise Conflict(f"customer {owner_id} already owns an organization")
+    _refuse_too_many(len(members), "memberIds")
     _refuse_cycles(tx, who, owner_id, members, "memberIds")
     organization_id = clock.new_id()
-    repository.insert_organization(
+    stored = repository.insert_organization(
         tx, account_id=who.account_id, organization_id=organization_id, owner_id=owner_id, now=clock.utc_now()
     )
+    if not stored:
+        raise Conflict(f"customer {owner_id} already owns an organization")
     repository.add_members(tx, who.account_id, organization_id, members)
     return render(tx, who.account_id, [organization_id])[organization_id]
 
@@ -56,7 +64,9 @@ def add_members(
     tx: Connection, who: Principal, organization_id: str, request: wire.CustomerOrganizationMembers
 ) -> wire.CustomerOrganization:
     org_id, wanted, current = _membership_change(tx, who, organization_id, request)
-    repository.add_members(tx, who.account_id, org_id, [i for i in wanted if i not in current])
+    new = [i for i in wanted if i not in current]
+    _refuse_too_many(len(current) + len(new), "customerIds")
+    repository.add_members(tx, who.account_id, org_id, new)
     return render(tx, who.account_id, [org_id])[org_id]
 
 
@@ -64,6 +74,7 @@ def replace_members(
     tx: Connection, who: Principal, organization_id: str, request: wire.CustomerOrganizationMembers
 ) -> wire.CustomerOrganization:
     org_id, wanted, current = _membership_change(tx, who, organization_id, request)
+    _refuse_too_many(len(wanted), "customerIds")
     repository.remove_members(tx, who.account_id, org_id, current)
     repository.add_members(tx, who.account_id, org_id, wanted)
     return render(tx, who.account_id, [org_id])[org_id]
@@ -73,8 +84,9 @@ def _membership_change(
     tx: Connection, who: Principal, organization_id: str, request: wire.CustomerOrganizationMembers
 ) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
     """(organization, the members asked for, its members now), once the members asked for
-    are checked: customers of the account, not the owner, no cycle among the new ones."""
-    org_id, owner_id = _organization(tx, who, organization_id)
+    are checked: customers of the account, not the owner, no cycle among the new ones.
+    The organization stays locked, so its members stay as read until the change commits."""
+    org_id, owner_id = _locked(tx, who, organization_id)
     wanted = directory.all_in_body(tx, who, request.customer_ids, "customerIds")
     if owner_id in wanted:
         raise InvalidInput("customerIds", "the owner of an organization cannot be one of its members")
@@ -92,32 +104,43 @@ def move_to_parent(
     previous_parent_id: uuid.UUID | None,
 ) -> None:
     """Apply `parentId`: leave the previous parent's organization, join the new parent's
-    (created on demand). Memberships made through the organization endpoints stay."""
-    if parent_id == previous_parent_id:
-        if parent_id is None:
-            return
-        org_id = repository.owned_by(tx, who.account_id, parent_id)
-        if org_id is not None and customer_id in repository.member_ids(tx, who.account_id, org_id):
-            return
-    if previous_parent_id is not None and previous_parent_id != parent_id:
-        previous_org = repository.owned_by(tx, who.account_id, previous_parent_id)
-        if previous_org is not None:
-            repository.remove_members(tx, who.account_id, previous_org, [customer_id])
-    if parent_id is None:
+    (created on demand; racing creates naming one new parent all join the one stored).
+    Memberships made through the organization endpoints stay. Both organizations are
+    locked in id order, so two customers moving in opposite directions never deadlock."""
+    if parent_id is None and previous_parent_id is None:
         return
+    if parent_id is not None:
+        _refuse_as_parent(tx, who, customer_id, parent_id)
+    previous = None
+    if previous_parent_id is not None and previous_parent_id != parent_id:
+        previous = repository.owned_by(tx, who.account_id, previous_parent_id)
+    target = _organization_of(tx, who, parent_id) if parent_id is not None else None
+    for org_id in sorted({i for i in (previous, target) if i is not None}):
+        repository.lock(tx, who.account_id, org_id)
+    if previous is not None:
+        repository.remove_members(tx, who.account_id, previous, [customer_id])
+    if target is not None and repository.add_members(tx, who.account_id, target, [customer_id]):
+        _refuse_too_many(repository.count_members(tx, who.account_id, target), "parentId")
+
+
+def _refuse_as_parent(tx: Connection, who: Principal, customer_id: uuid.UUID, parent_id: uuid.UUID) -> None:
     if parent_id == customer_id:
         raise InvalidInput("parentId", "a customer cannot be its own parent")
     if not directory.exists(tx, who, parent_id):
         raise InvalidInput("parentId", f"no customer with id {parent_id}")
     _refuse_cycles(tx, who, parent_id, [customer_id], "parentId")
-    org_id = repository.owned_by(tx, who.account_id, parent_id)
-    if org_id is None:
-        org_id = clock.new_id()
-        repository.insert_organization(
-            tx, account_id=who.account_id, organization_id=org_id, owner_id=parent_id, now=clock.utc_now()
-        )
-    if customer_id not in repository.member_ids(tx, who.account_id, org_id):
-        repository.add_members(tx, who.account_id, org_id, [customer_id])
+
+
+def _organization_of(tx: Connection, who: Principal, owner_id: uuid.UUID) -> uuid.UUID:
+    """The organization `owner_id` owns, created if it owns none: INSERT ... ON CONFLICT
+    DO NOTHING, then the stored one (a racing create's, once it committed)."""
+    new_id = clock.new_id()
+    stored = repository.insert_organization(
+        tx, account_id=who.account_id, organization_id=new_id, owner_id=owner_id, now=clock.utc_now()
+    )
+    found = new_id if stored else repository.owned_by(tx, who.account_id, owner_id)
+    assert found is not None, "the conflicting organization is committed once the insert returns"
+    return found
 
 
 def render(

@@ -9,11 +9,9 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from patron.server.db import rows as db_rows
-from patron.server.db import tables
+from patron.server.db import tables, upsert
 from patron.server.db.snapshot import Direct, Snapshot
 
 c = tables.customer.c
@@ -69,6 +67,17 @@ def insert_customer(tx: Connection, values: Mapping[str, Any]) -> None:
 
 def update_customer(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, values: Mapping[str, Any]) -> None:
     tx.execute(update(tables.customer).where(c.account_id == account_id, c.id == customer_id).values(**values))
+
+
+def archive_customer(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, now: datetime) -> int:
+    """Archive a live customer; returns the rows changed (0: archived already, or none).
+    The condition decides: of two racing archives, the second finds nothing to change."""
+    statement = (
+        update(tables.customer)
+        .where(c.account_id == account_id, c.id == customer_id, c.archived_at.is_(None))
+        .values(archived_at=now, updated_at=now)
+    )
+    return int(tx.execute(statement).rowcount)
 
 
 _GET = select(*COLUMNS).where(c.account_id == bindparam("account_id"), c.id == bindparam("customer_id"))
@@ -139,8 +148,7 @@ def bump_counts(tx: Connection, account_id: uuid.UUID, *, live: int, total: int)
         .values(live=n.live + live, total=n.total + total)
     ).rowcount
     if changed == 0:
-        upsert = sqlite_insert if tx.dialect.name == "sqlite" else postgresql_insert
-        statement = upsert(tables.customer_count).values(account_id=account_id, live=live, total=total)
+        statement = upsert.insert(tx, tables.customer_count).values(account_id=account_id, live=live, total=total)
         tx.execute(
             statement.on_conflict_do_update(
                 index_elements=["account_id"],
