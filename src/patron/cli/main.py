@@ -22,11 +22,11 @@ from patron.cli.transfer import export_app, import_app
 from patron.server import errors
 from patron.server.accounts import service as accounts
 from patron.server.config import Settings
-from patron.server.db import maintenance, migrate
+from patron.server.db import consistency, maintenance, migrate
 from patron.server.validation import parse_id
 
 app = typer.Typer(help="patron: a self-hostable server for Sequence's Customers API.", no_args_is_help=True)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and consistency.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts (each has its own customers).", no_args_is_help=True)
 credentials_app = typer.Typer(help="API credentials (HTTP Basic clientId:clientSecret).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -125,6 +125,30 @@ def db_upgrade(database: DatabaseOption = None, revision: str = "head") -> None:
     db = open_db(settings_for(database), upgrade=False)
     migrate.upgrade(db.engine, revision)
     out.print(f"database at revision {revision}")
+
+
+@db_app.command("check")
+def db_check(
+    database: DatabaseOption = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Recompute customer counters found wrong first.")] = False,
+) -> None:
+    """Check what no constraint states: each account's customer counters equal a real
+    count, and no customer has billed contacts without a PRIMARY one. Exit 1 when not."""
+    db = open_db(settings_for(database))
+    if repair:
+        with db.write() as tx:
+            repaired = consistency.repair_counts(tx)
+        for account_id in repaired:
+            out.print(f"recomputed the customer counters of account {account_id}")
+    with db.read() as tx:
+        problems = consistency.check(tx)
+    for problem in problems:
+        out.print(f"{problem.kind}: account {problem.account_id}: {problem.detail}", soft_wrap=True)
+    if problems:
+        hint = " (`patron db check --repair` recomputes counters)" if any(p.kind == "counts" for p in problems) else ""
+        err.print(f"[red]error:[/red] {len(problems)} problem(s) found{hint}")
+        raise typer.Exit(code=1)
+    out.print("consistent: counters match the customers; every billed customer has a PRIMARY contact")
 
 
 @accounts_app.command("create")
