@@ -92,12 +92,18 @@ def racing(backend: Backend, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     url = backend.fresh(workdir)
     auth = create_account_cli(url, workdir)
     process, port = start_server(url, workdir, workers=2)
+    # Read the server's output as it comes: a full pipe would block its workers mid-request.
+    output: list[bytes] = []
+    reader = threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True)
+    reader.start()
     state = Racing(f"http://127.0.0.1:{port}/api", auth, url)
     try:
         yield state
     finally:
         stop_server(process)
-        print(f"\nraces per operation: {dict(state.races)}; statuses: {dict(state.statuses)}")
+        reader.join(timeout=10)
+        logged = sum(b"unexpected error" in line for line in output)
+        print(f"\nraces per operation: {dict(state.races)}; statuses: {dict(state.statuses)}; 500s logged: {logged}")
         backend.drop(url)
 
 
@@ -345,3 +351,22 @@ def test_member_replaces_leave_one_requests_members(racing: Racing) -> None:
 def _db_id(racing: Racing, ident: str) -> str:
     """An id as the database stores it (32 hex digits on SQLite, a uuid on PostgreSQL)."""
     return ident if racing.database_url.startswith("postgresql") else ident.replace("-", "")
+
+
+def test_two_organizations_taking_each_others_owner_at_once_make_no_cycle(racing: Racing) -> None:
+    first, second = _organization(racing), _organization(racing)
+    owners = {}
+    for organization_id in (first, second):
+        shown = racing.call("POST", f"/customer-organizations/{organization_id}/members", {"customerIds": []})
+        owners[organization_id] = shown.json()["owner"]["id"]
+    calls = [
+        request("POST", f"/customer-organizations/{org}/members", {"customerIds": [owners[other]]})
+        for org, other in [(first, second), (second, first)] * (RACERS // 2)
+    ]
+    answers = racing.race("POST /customer-organizations/{id}/members (cycle)", calls)
+    assert set(statuses(answers)) <= {200, 400}
+    final = {
+        org: member_ids(racing.call("POST", f"/customer-organizations/{org}/members", {"customerIds": []}).json())
+        for org in (first, second)
+    }
+    assert not (owners[second] in final[first] and owners[first] in final[second]), final

@@ -19,7 +19,8 @@ from patron.wire import models as wire
 def _refuse_cycles(
     tx: Connection, who: Principal, owner_id: uuid.UUID, member_ids: Sequence[uuid.UUID], field: str
 ) -> None:
-    """A member may not be the owner or any ancestor of the owner."""
+    """A member may not be the owner or any ancestor of the owner. The caller holds the
+    account's hierarchy lock (`repository.lock_hierarchy`)."""
     ancestors: set[uuid.UUID] = {owner_id}
     frontier = {owner_id}
     while frontier:
@@ -49,6 +50,7 @@ def create(tx: Connection, who: Principal, request: wire.CustomerOrganizationReq
     # Sequence's own example lists the owner among the members: it is dropped, not refused.
     members = [i for i in directory.all_in_body(tx, who, request.member_ids, "memberIds") if i != owner_id]
     _refuse_too_many(len(members), "memberIds")
+    repository.lock_hierarchy(tx, who.account_id)
     _refuse_cycles(tx, who, owner_id, members, "memberIds")
     organization_id = clock.new_id()
     stored = repository.insert_organization(
@@ -85,7 +87,9 @@ def _membership_change(
 ) -> tuple[uuid.UUID, list[uuid.UUID], list[uuid.UUID]]:
     """(organization, the members asked for, its members now), once the members asked for
     are checked: customers of the account, not the owner, no cycle among the new ones.
-    The organization stays locked, so its members stay as read until the change commits."""
+    The organization stays locked, so its members stay as read until the change commits;
+    the account's hierarchy lock (taken first) keeps the cycle check true until then."""
+    repository.lock_hierarchy(tx, who.account_id)
     org_id, owner_id = _locked(tx, who, organization_id)
     wanted = directory.all_in_body(tx, who, request.customer_ids, "customerIds")
     if owner_id in wanted:
@@ -128,6 +132,7 @@ def _refuse_as_parent(tx: Connection, who: Principal, customer_id: uuid.UUID, pa
         raise InvalidInput("parentId", "a customer cannot be its own parent")
     if not directory.exists(tx, who, parent_id):
         raise InvalidInput("parentId", f"no customer with id {parent_id}")
+    repository.lock_hierarchy(tx, who.account_id)
     _refuse_cycles(tx, who, parent_id, [customer_id], "parentId")
 
 
