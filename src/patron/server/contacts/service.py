@@ -65,6 +65,7 @@ def replace_all(tx: Connection, who: Principal, customer_id: uuid.UUID, cleaned:
         by_email.setdefault(validation.fold(row.email), []).append(row)
     position = repository.next_position(tx, who.account_id, customer_id)
     kept: set[uuid.UUID] = set()
+    added = False
     for name, email, preference in cleaned:
         matches = by_email.get(validation.fold(email))
         if matches:
@@ -81,9 +82,11 @@ def replace_all(tx: Connection, who: Principal, customer_id: uuid.UUID, cleaned:
             )
         else:
             _insert(tx, who, customer_id, (name, email, preference), position=position, now=now)
+            added = True
         position += 1
     repository.archive(tx, who.account_id, [row.id for row in existing if row.id not in kept], now)
-    _refuse_too_many(tx, who, customer_id, "contacts")
+    if added:
+        _refuse_too_many(tx, who, customer_id, "contacts")
 
 
 def _refuse_too_many(tx: Connection, who: Principal, customer_id: uuid.UUID, field: str, *, adding: int = 0) -> None:
