@@ -283,7 +283,7 @@ def test_demoting_both_primaries_at_once_keeps_one(racing: Racing) -> None:
 
 def test_contact_creates_take_distinct_places_within_the_cap(racing: Racing) -> None:
     room = 4
-    customer = new_customer(racing, contacts=[contact() for _ in range(caps.CONTACTS_PER_CUSTOMER - room)])
+    customer = new_customer(racing, contacts=[contact() for _ in range(caps.LIVE_CONTACTS_PER_CUSTOMER - room)])
     path = f"/customers/{customer['id']}/contacts"
     calls: list[Call] = [
         request("POST", path, contact(billing_preference=("PRIMARY", "STANDARD")[i % 2])) for i in range(RACERS)
@@ -291,7 +291,7 @@ def test_contact_creates_take_distinct_places_within_the_cap(racing: Racing) -> 
     answers = racing.race("POST /customers/{id}/contacts", calls)
     assert statuses(answers) == {201: room, 400: RACERS - room}
     positions = racing.sql("SELECT position FROM contacts WHERE customer_id = :c", c=_db_id(racing, customer["id"]))
-    assert len({row.position for row in positions}) == caps.CONTACTS_PER_CUSTOMER
+    assert len({row.position for row in positions}) == caps.LIVE_CONTACTS_PER_CUSTOMER
     _primary_rule_held(racing, customer["id"])
 
 

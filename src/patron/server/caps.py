@@ -7,8 +7,13 @@ from __future__ import annotations
 ALIASES_PER_CUSTOMER = 100
 """Live aliases of one customer (`GET /customers/{id}/aliases` returns them all)."""
 
-CONTACTS_PER_CUSTOMER = 100
-"""Contacts of one customer, archived ones included (`?includeArchived=true` lists all)."""
+LIVE_CONTACTS_PER_CUSTOMER = 100
+"""Live contacts of one customer (every customer response carries them all)."""
+
+CONTACTS_PER_CUSTOMER = 1000
+"""Contacts of one customer, archived ones included (`?includeArchived=true` lists all):
+room for 900 replaced contacts, so a customer whose contacts change is not refused for
+its history before years of changes."""
 
 MEMBERS_PER_ORGANIZATION = 1000
 """Members of one organization (every customer response carries its organizations)."""

@@ -55,23 +55,31 @@ class TestAliases:
 
 
 class TestContacts:
-    def test_the_cap_is_100_contacts_archived_ones_included(self) -> None:
-        assert caps.CONTACTS_PER_CUSTOMER == 100
+    def test_the_caps_are_100_live_contacts_and_1000_in_all(self) -> None:
+        assert (caps.LIVE_CONTACTS_PER_CUSTOMER, caps.CONTACTS_PER_CUSTOMER) == (100, 1000)
 
     def test_a_customer_at_the_cap_takes_no_more(self, client: Client, account: Account) -> None:
-        people = [contact() for _ in range(caps.CONTACTS_PER_CUSTOMER)]
+        people = [contact() for _ in range(caps.LIVE_CONTACTS_PER_CUSTOMER)]
         customer = create_customer(client, account.headers, contacts=people)
         path = f"/api/customers/{customer['id']}/contacts"
         refused(client.post(path, json=contact(billing_preference="STANDARD"), headers=account.headers), "contacts")
 
-    def test_archived_contacts_count(self, client: Client, account: Account) -> None:
-        people = [contact() for _ in range(caps.CONTACTS_PER_CUSTOMER - 1)]
+    def test_replacing_a_full_set_of_contacts_is_within_the_caps(self, client: Client, account: Account) -> None:
+        people = [contact() for _ in range(caps.LIVE_CONTACTS_PER_CUSTOMER)]
         customer = create_customer(client, account.headers, contacts=people)
-        # Replacing every contact archives the 99 and adds 2: 101 in all.
-        body = customer_body(contacts=[contact(), contact()])
+        body = customer_body(contacts=[contact() for _ in range(caps.LIVE_CONTACTS_PER_CUSTOMER)])
+        assert client.put(f"/api/customers/{customer['id']}", json=body, headers=account.headers).status_code == 200
+
+    def test_archived_contacts_count_towards_the_cap_in_all(
+        self, client: Client, account: Account, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(caps, "CONTACTS_PER_CUSTOMER", 5)
+        customer = create_customer(client, account.headers, contacts=[contact(), contact(), contact()])
+        # Replacing every contact archives the 3 and adds 3: 6 in all.
+        body = customer_body(contacts=[contact(), contact(), contact()])
         refused(client.put(f"/api/customers/{customer['id']}", json=body, headers=account.headers), "contacts")
         kept = client.get(f"/api/customers/{customer['id']}/contacts", headers=account.headers).json()["items"]
-        assert len(kept) == caps.CONTACTS_PER_CUSTOMER - 1
+        assert len(kept) == 3
 
 
 class TestMembers:

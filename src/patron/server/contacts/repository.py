@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 
 from patron.server.db import tables
 
@@ -64,10 +64,12 @@ def get(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, contact_i
     return ContactRow._make(row) if row is not None else None
 
 
-def count_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> int:
-    """How many contacts the customer has, archived ones included."""
-    query = select(func.count()).where(c.account_id == account_id, c.customer_id == customer_id)
-    return int(tx.execute(query).scalar_one())
+def count_of(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> tuple[int, int]:
+    """How many contacts the customer has: (live, archived ones included)."""
+    live = func.count(case((c.archived_at.is_(None), 1)))
+    query = select(live, func.count()).where(c.account_id == account_id, c.customer_id == customer_id)
+    row = tx.execute(query).one()
+    return int(row[0]), int(row[1])
 
 
 def next_position(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID) -> int:

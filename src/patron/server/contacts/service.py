@@ -90,9 +90,13 @@ def replace_all(tx: Connection, who: Principal, customer_id: uuid.UUID, cleaned:
 
 
 def _refuse_too_many(tx: Connection, who: Principal, customer_id: uuid.UUID, field: str, *, adding: int = 0) -> None:
-    """Past `caps.CONTACTS_PER_CUSTOMER` (archived contacts count: `includeArchived` lists
-    them all), a 400 naming `field`. The caller holds the customer's row lock."""
-    if repository.count_of(tx, who.account_id, customer_id) + adding > caps.CONTACTS_PER_CUSTOMER:
+    """Past `caps.LIVE_CONTACTS_PER_CUSTOMER` live contacts or `caps.CONTACTS_PER_CUSTOMER`
+    in all (`includeArchived` lists them all), a 400 naming `field`. The caller holds the
+    customer's row lock."""
+    live, total = repository.count_of(tx, who.account_id, customer_id)
+    if live + adding > caps.LIVE_CONTACTS_PER_CUSTOMER:
+        raise InvalidInput(field, f"a customer holds at most {caps.LIVE_CONTACTS_PER_CUSTOMER} live contacts")
+    if total + adding > caps.CONTACTS_PER_CUSTOMER:
         raise InvalidInput(
             field, f"a customer holds at most {caps.CONTACTS_PER_CUSTOMER} contacts, archived ones included"
         )

@@ -1,7 +1,7 @@
 """Idempotency keys: an index on (account_id, created_at), so each new key can delete a
 few of its account's expired ones, oldest first, without scanning the account's keys.
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-02 00:40:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0005"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
