@@ -65,6 +65,8 @@ def start_server(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            # Its own process group, so a test can signal the server and its workers at once.
+            start_new_session=True,
         )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
