@@ -53,7 +53,10 @@ _DESCRIPTIONS = {
     400: "Bad Request: malformed JSON, a wrong type, an unknown enum value or a broken rule",
     401: "Unauthorized: missing or invalid HTTP Basic credentials",
     404: "Not Found: no such object in this account",
+    408: "Request Timeout: the body did not arrive in time",
     409: "Conflict: the value is already in use, or a request with this Idempotency-Key is in progress",
+    415: "Unsupported Media Type: a body that is not JSON",
+    429: "Too Many Requests: past the credential's rate limit; retry after `Retry-After` seconds",
     503: "Service Unavailable: the database cannot be reached; retry",
 }
 
@@ -72,10 +75,12 @@ def operation(
     """The route decorator of one of Sequence's operations: its method and path, its name in
     the OpenAPI document, the success status and the error statuses it can answer. A write
     answers with the bytes `write` encoded, so it names its body's shape in `response`;
-    a POST or PUT also takes `Idempotency-Key` (and may answer 409 while its key is in use)."""
+    a POST or PUT also takes `Idempotency-Key` (and may answer 409 while its key is in use);
+    a request that may carry a body may answer 408 and 415 for it (`web/guard.py`)."""
     assert response is not None or method == "GET", f"{operation_id}: a write names its body's shape in `response`"
     retryable = method in RETRYABLE
-    responses = error_specs(*errors, *([409] if retryable else []))
+    bodied = (408, 415) if method != "GET" else ()
+    responses = error_specs(*errors, *bodied, *((409,) if retryable else ()))
     if response is not None:
         # The description Litestar gives a success response of its own.
         described = HTTPStatus(status).description
@@ -116,8 +121,9 @@ class _Retryable(Operation):
 
 
 def error_specs(*codes: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the error statuses a route can answer (plus 400, 401 and 503)."""
-    wanted = sorted({400, 401, 503, *codes})
+    """OpenAPI entries for the error statuses a route can answer (plus 400, 401, 429 and 503,
+    which every API route can)."""
+    wanted = sorted({400, 401, 429, 503, *codes})
     return {
         code: ResponseSpec(data_container=wire.ErrorBody, description=_DESCRIPTIONS[code], generate_examples=False)
         for code in wanted
