@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 from prometheus_client import REGISTRY
+from sqlalchemy import create_engine, pool
+from sqlalchemy.exc import DBAPIError
 
+from patron.server.web import metrics
 from tests.conftest import Account
 
 Client = TestClient[Litestar]
@@ -126,3 +131,26 @@ class TestMetrics:
         client.post("/api/customers", headers=account.headers, json={})
         assert sample("patron_db_pool_checked_out", pool="main") == 0
         assert sample("patron_db_pool_size", pool="main") == 10
+
+
+def test_a_connection_the_pool_fails_to_hand_out_does_not_count(tmp_path: Path) -> None:
+    """A database down at checkout: the pool pings its stale connection, fails to open a new
+    one and hands the record back (a checkin with no checkout); the gauge stays at zero."""
+    down = False
+
+    def connect() -> sqlite3.Connection:
+        if down:
+            raise sqlite3.OperationalError("unable to open database file")
+        return sqlite3.connect(tmp_path / "pool.db", check_same_thread=False)
+
+    engine = create_engine("sqlite://", creator=connect, poolclass=pool.QueuePool, pool_pre_ping=True)
+    metrics.watch_pool(engine, "probe")
+    with engine.connect() as connection:
+        stale = connection.connection.dbapi_connection
+    assert stale is not None
+    stale.close()  # its next ping fails
+    down = True
+    with pytest.raises(DBAPIError):
+        engine.connect()
+    assert sample("patron_db_pool_checked_out", pool="probe") == 0
+    engine.dispose()

@@ -62,18 +62,26 @@ cannot grow the number of series."""
 
 
 def watch_pool(engine: Engine, name: str) -> None:
-    """Count `engine`'s checked-out connections as SQLAlchemy hands them out and back."""
+    """Count `engine`'s checked-out connections as SQLAlchemy hands them out and back. A
+    connection counts down only if it counted up: when a database is down, the pool hands
+    back a connection it failed to check out (a `checkin` with no `checkout`), which would
+    leave the gauge below zero for good."""
     POOL_SIZE.labels(name).set(getattr(engine.pool, "size", lambda: 1)())
     checked_out = POOL_CHECKED_OUT.labels(name)
 
-    def on_checkout(*_: Any) -> None:
+    def on_checkout(_connection: Any, record: Any, _proxy: Any) -> None:
+        record.record_info[_COUNTED] = True
         checked_out.inc()
 
-    def on_checkin(*_: Any) -> None:
-        checked_out.dec()
+    def on_checkin(_connection: Any, record: Any) -> None:
+        if record.record_info.pop(_COUNTED, False):
+            checked_out.dec()
 
     event.listen(engine, "checkout", on_checkout)
     event.listen(engine, "checkin", on_checkin)
+
+
+_COUNTED = "patron_checked_out"
 
 
 def exposition() -> tuple[bytes, str]:
