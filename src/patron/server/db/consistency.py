@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, case, func, literal, select, update
+from sqlalchemy import Connection, and_, case, func, literal, select
 
 from patron.server.db import tables, upsert
 
@@ -103,9 +103,5 @@ def _lock_counter(tx: Connection, account_id: uuid.UUID) -> None:
 
 
 def _store_counts(tx: Connection, account_id: uuid.UUID, live: int, total: int) -> None:
-    changed = tx.execute(
-        update(tables.customer_count).where(n.account_id == account_id).values(live=live, total=total)
-    ).rowcount
-    if changed == 0:
-        statement = upsert.insert(tx, tables.customer_count).values(account_id=account_id, live=live, total=total)
-        tx.execute(statement.on_conflict_do_update(index_elements=["account_id"], set_={"live": live, "total": total}))
+    statement = upsert.insert(tx, tables.customer_count).values(account_id=account_id, live=live, total=total)
+    tx.execute(statement.on_conflict_do_update(index_elements=["account_id"], set_={"live": live, "total": total}))

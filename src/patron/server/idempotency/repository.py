@@ -13,11 +13,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
-from patron.server.db import tables
+from patron.server.db import tables, upsert
 from patron.server.errors import Conflict
 
 k = tables.idempotency_key.c
@@ -46,11 +44,11 @@ _PLACEHOLDER = {"request_hash": bindparam("digest"), "status": 0, "body": "", "c
 # A new key: inserted. A key in use: nothing, and no lock on its row (concurrent replays
 # never queue); on PostgreSQL it waits while the transaction inserting it is still open.
 _CLAIM = {
-    name: upsert(tables.idempotency_key)
+    name: insert(tables.idempotency_key)
     .values(account_id=bindparam("account"), key=bindparam("the_key"), **_PLACEHOLDER)
     .on_conflict_do_nothing(index_elements=["account_id", "key"])
     .returning(k.created_at)
-    for name, upsert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+    for name, insert in upsert.INSERTS.items()
 }
 _FIND = select(k.request_hash, k.status, k.body, k.created_at).where(*_THIS_KEY)
 _TAKE_OVER = (
