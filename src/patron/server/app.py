@@ -11,13 +11,15 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 
 from patron import __version__
+from patron.server import clock
 from patron.server.aliases.routes import ROUTES as ALIAS_ROUTES
 from patron.server.config import Settings
 from patron.server.contacts.routes import ROUTES as CONTACT_ROUTES
 from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, open_database
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
-from patron.server.web import metrics, route
+from patron.server.sandbox.routes import ROUTES as SANDBOX_ROUTES
+from patron.server.web import metrics, route, sandbox
 from patron.server.web.edge import edge_middleware, stamp_response
 from patron.server.web.errors import EXCEPTION_HANDLERS
 from patron.server.web.guard import guard
@@ -59,6 +61,10 @@ def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
 def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
     """Build the app. The caller owns migrations (run them before serving)."""
     database = database or open_database(settings)
+    clock.seed_ids(settings.id_seed)
+    control = sandbox.Control(settings.admin_token, database) if settings.admin_token else None
+    # The operator's control plane exists only when an admin token is set (docs/sandbox.md).
+    operated = [Router(path="/_patron", route_handlers=SANDBOX_ROUTES)] if control is not None else []
     api = Router(
         path="/api",
         route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES],
@@ -79,9 +85,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         use_handler_docstrings=False,
     )
     app = Litestar(
-        route_handlers=[api, livez, readyz, metrics_exposition, openapi_document],
+        route_handlers=[api, *operated, livez, readyz, metrics_exposition, openapi_document],
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[edge_middleware(database, Limiter(settings)), guard],
+        middleware=[edge_middleware(database, Limiter(settings), control), guard],
         before_send=[stamp_response],
         openapi_config=openapi,
         request_max_body_size=MAX_BODY_BYTES,

@@ -54,6 +54,13 @@ class Settings:
     """Where the limits count [PATRON_RATE_LIMIT_STORAGE]: `memory://` (one process),
     `sqlite:///path` (the processes of one machine; `serve --workers N` sets one up) or
     `redis://host:port` (several machines)."""
+    admin_token: str = field(default="", repr=False)
+    """Turns the sandbox's control plane under `/_patron/` on: its operator requests carry
+    `Authorization: Bearer <token>`; empty, its paths are 404 (docs/sandbox.md)
+    [PATRON_ADMIN_TOKEN]."""
+    id_seed: int | None = None
+    """Mint ids from a generator seeded with this number, so a script run twice against a
+    fresh sandbox with a frozen clock makes the same ids; one worker only [PATRON_ID_SEED]."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -70,6 +77,7 @@ class Settings:
             ("busy_timeout_ms", "PATRON_BUSY_TIMEOUT_MS", int),
             ("connect_timeout", "PATRON_CONNECT_TIMEOUT", float),
             ("statement_timeout_ms", "PATRON_STATEMENT_TIMEOUT_MS", int),
+            ("id_seed", "PATRON_ID_SEED", int),
         ):
             if var in source:
                 values[name] = kind(source[var])
@@ -77,6 +85,7 @@ class Settings:
             ("rate_limit", "PATRON_RATE_LIMIT"),
             ("auth_failure_limit", "PATRON_AUTH_FAILURE_LIMIT"),
             ("rate_limit_storage", "PATRON_RATE_LIMIT_STORAGE"),
+            ("admin_token", "PATRON_ADMIN_TOKEN"),
         ):
             if var in source:
                 values[name] = source[var].strip()

@@ -19,8 +19,10 @@ class AccountRow(NamedTuple):
 
 
 class StoredCredential(NamedTuple):
+    account_id: uuid.UUID
     secret_hash: str
     revoked_at: datetime | None
+    frozen_at: datetime | None
 
 
 class CredentialRow(NamedTuple):
@@ -53,17 +55,22 @@ def insert_credential(
     )
 
 
-# Run on the driver: authentication runs on every request.
+# Run on the driver: authentication runs on every request. The account's test clock comes
+# along, so a request is pinned to it without another statement.
 _FIND_CREDENTIAL = Direct(
-    select(tables.credential.c.secret_hash, tables.credential.c.revoked_at).where(
-        tables.credential.c.account_id == bindparam("account_id"),
-        tables.credential.c.client_id == bindparam("client_id"),
+    select(
+        tables.credential.c.account_id,
+        tables.credential.c.secret_hash,
+        tables.credential.c.revoked_at,
+        tables.account.c.frozen_at,
     )
+    .join(tables.account, tables.account.c.id == tables.credential.c.account_id)
+    .where(tables.credential.c.client_id == bindparam("client_id"))
 )
 
 
-def find_credential(reads: Snapshot, account_id: uuid.UUID, client_id: str) -> StoredCredential | None:
-    row = _FIND_CREDENTIAL.first(reads, {"account_id": account_id, "client_id": client_id})
+def find_credential(reads: Snapshot, client_id: str) -> StoredCredential | None:
+    row = _FIND_CREDENTIAL.first(reads, {"client_id": client_id})
     return StoredCredential._make(row) if row is not None else None
 
 
@@ -77,11 +84,7 @@ def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[CredentialRo
     return [CredentialRow._make(row) for row in tx.execute(query)]
 
 
-def revoke_credential(tx: Connection, account_id: uuid.UUID, client_id: str, now: datetime) -> int:
+def revoke_credential(tx: Connection, client_id: str, now: datetime) -> int:
     c = tables.credential.c
-    statement = (
-        update(tables.credential)
-        .where(c.account_id == account_id, c.client_id == client_id, c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    statement = update(tables.credential).where(c.client_id == client_id, c.revoked_at.is_(None)).values(revoked_at=now)
     return tx.execute(statement).rowcount

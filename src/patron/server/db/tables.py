@@ -1,14 +1,18 @@
 """Every table of patron. Each leads with `account_id`, and so does every key and index,
-so that one account's rows stay together (and can later be sharded by account)."""
+so that one account's rows stay together (and can later be sharded by account). The one
+exception is global by nature: a client id names its account (authentication starts from
+it, before any account is known)."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -40,9 +44,12 @@ account = Table(
     Column("id", Uuid, primary_key=True),
     Column("name", String(NAME), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # The account's test clock (docs/sandbox.md): time stands here while set.
+    Column("frozen_at", UTCDateTime),
 )
 
-# A client id starts with its account's id (hex), so authentication is a primary-key lookup.
+# A client id patron makes starts with its account's id (hex); one the operator chose need
+# not, so authentication finds a credential by its client id alone (unique across accounts).
 credential = Table(
     "credentials",
     metadata,
@@ -53,6 +60,7 @@ credential = Table(
     Column("revoked_at", UTCDateTime),
     PrimaryKeyConstraint("account_id", "client_id"),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    Index("uq_credentials_client_id", "client_id", unique=True),
 )
 
 customer = Table(
@@ -212,3 +220,67 @@ idempotency_key = Table(
     # The purge of an account's expired keys, oldest first (idempotency/repository.py).
     Index(None, "account_id", "created_at"),
 )
+
+# The sandbox (docs/sandbox.md): an account's saved states, its injected faults and the
+# journal of its recent requests.
+sandbox_snapshot = Table(
+    "sandbox_snapshots",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("name", String(VALUE), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("customers", BigInteger, nullable=False),
+    # Every row of the account's data tables (ACCOUNT_DATA), compressed.
+    Column("content", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("account_id", "name"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+sandbox_fault = Table(
+    "sandbox_faults",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("method", String(8)),
+    Column("path", String(NAME), nullable=False),
+    Column("status", Integer),
+    # How many more requests it answers; NULL: every matching one.
+    Column("remaining", Integer),
+    Column("probability", Float),
+    Column("retry_after", Integer),
+    Column("delay_ms", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+sandbox_request = Table(
+    "sandbox_requests",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    # `clock.new_wall_id`: ordered by the wall clock, whatever the account's test clock says.
+    Column("id", Uuid, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(NAME * 2), nullable=False),
+    Column("query", Text, nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("duration_ms", Float, nullable=False),
+    Column("request_body", Text, nullable=False),
+    Column("response_body", Text, nullable=False),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+ACCOUNT_DATA = (
+    organization_member,
+    organization,
+    custom_property,
+    contact,
+    customer_alias,
+    customer,
+    customer_count,
+)
+"""The tables holding an account's customer registry, each before the tables it refers to
+(delete in this order, insert in the reverse): what a reset removes and a snapshot keeps."""

@@ -1,6 +1,12 @@
 """ASGI middleware in front of every route: the `Sequence-Version` header (checked on the
 way in, echoed on every response), HTTP Basic authentication and the rate limits
-(`ratelimit.py`): failed authentications per client id, then requests per credential."""
+(`ratelimit.py`): failed authentications per client id, then requests per credential.
+
+Under `/_patron/` (the sandbox's control plane, docs/sandbox.md) two roles meet, kept apart
+here: the operator (`/_patron/accounts...`, a bearer admin token) and an account (every
+other `/_patron/` path, its own Basic credentials, like `/api`). Without an admin token
+the control plane is off: its paths are left to routing (a 404), `/api` requests run with
+no sandbox behaviour and ignore any test clock."""
 
 from __future__ import annotations
 
@@ -12,14 +18,18 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from patron.server import clock
 from patron.server.accounts import service as accounts
+from patron.server.auth import Principal
 from patron.server.db.engine import Database
 from patron.server.errors import PatronError, Unauthenticated, Unavailable
-from patron.server.web import errors, observe
+from patron.server.web import errors, observe, sandbox
 from patron.server.web.ratelimit import Limiter, Verdict
 from patron.wire import API_VERSION
 
-_PUBLIC = ("/livez", "/readyz", "/metrics", "/api/openapi.json", "/api/docs")
+_PUBLIC = ("/livez", "/readyz", "/metrics", "/api/openapi.json", "/api/docs", "/_patron/openapi.json")
+_CONTROL = "/_patron/"
+_OPERATOR = "/_patron/accounts"
 _VERSION_HEADER = b"sequence-version"
 _UNKNOWN_VERSION = "No matching API version found. Please make sure the specified API version is valid."
 _TOO_MANY_REQUESTS = "Too many requests for this credential; retry after the seconds in the Retry-After header."
@@ -45,8 +55,10 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 async def _send_error(send: Send, status: int, content: bytes, extra: Headers | None = None) -> None:
+    extra = extra or []
+    named = {name for name, _ in extra}
     headers: Headers = [(k.lower().encode(), v.encode()) for k, v in errors.headers_for(status).items()]
-    headers += extra or []
+    headers = [(k, v) for k, v in headers if k not in named] + extra
     headers += [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
     await send(cast(Message, {"type": "http.response.start", "status": status, "headers": headers}))
     await send(cast(Message, {"type": "http.response.body", "body": content}))
@@ -82,15 +94,20 @@ async def stamp_response(message: Message, scope: Scope) -> None:
             headers["Cache-Control"] = "no-store"
 
 
-def edge_middleware(database: Database, limiter: Limiter) -> Any:
+def edge_middleware(database: Database, limiter: Limiter, control: sandbox.Control | None = None) -> Any:
+    """The edge; `control` is the sandbox's control plane when an admin token is set."""
+
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             path: str = scope["path"]
-            if path.startswith(_PUBLIC):
+            if path.startswith(_PUBLIC) or (control is None and path.startswith(_CONTROL)):
                 await app(scope, receive, send)
+                return
+            if control is not None and _is_operator(path):
+                await _as_operator(app, control, scope, receive, send)
                 return
             version = _header(scope, _VERSION_HEADER)
             try:
@@ -100,11 +117,31 @@ def edge_middleware(database: Database, limiter: Limiter) -> Any:
             except _Refused as refused:
                 await _send_error(send, refused.status, refused.content, refused.headers)
                 return
-            await app(scope, receive, send if verdict is None else _with_headers(send, verdict.headers()))
+            send = send if verdict is None else _with_headers(send, verdict.headers())
+            if control is None:
+                await app(scope, receive, send)
+                return
+            principal: Principal = scope["user"]
+            with clock.pinned(principal.frozen_at):
+                await control.around(app, scope, receive, send)
 
         return middleware
 
     return factory
+
+
+def _is_operator(path: str) -> bool:
+    return path == _OPERATOR or path.startswith(_OPERATOR + "/")
+
+
+async def _as_operator(app: ASGIApp, control: sandbox.Control, scope: Scope, receive: Receive, send: Send) -> None:
+    """The operator's requests: the admin token or a 401 (no rate limit, no account)."""
+    if not control.is_operator(_header(scope, b"authorization")):
+        content = errors.body("Unauthorized", sandbox.BAD_TOKEN)
+        await _send_error(send, 401, content, [(b"www-authenticate", b'Bearer realm="patron"')])
+        return
+    scope["user"] = sandbox.OPERATOR
+    await app(scope, receive, send)
 
 
 def _admit(scope: Scope, database: Database, limiter: Limiter) -> Verdict | None:

@@ -13,7 +13,9 @@ service never commits):
   millisecond or two (a page of customers in sort order): threads taking turns on the GIL
   served half as many such pages per second;
 - `snapshot`: `db.snapshot()` on the event loop, for the hottest reads (a few indexed
-  statements on the driver: by-alias).
+  statements on the driver: by-alias);
+- `operate`: a write transaction in a worker thread for the operator's control plane
+  (`control` declares its routes): no account is calling, so the call gets none.
 
 The database and the caller come from the request, not from dependency injection
 (resolving two dependencies was an eighth of a by-alias request); the edge middleware
@@ -118,6 +120,60 @@ class _Retryable(Operation):
 
     def __post_init__(self) -> None:
         self.parameters = [*(self.parameters or []), _KEY_PARAMETER]
+
+
+def control(
+    method: Method,
+    path: str,
+    operation_id: str,
+    summary: str,
+    *,
+    status: int = 200,
+    errors: Sequence[int] = (),
+    response: type[Any] | None = None,
+) -> HTTPRouteHandler:
+    """The route decorator of one of the operator's control-plane operations
+    (docs/sandbox.md): tagged "Sandbox", answering 401 for a missing or wrong admin token
+    and 400 for bad input; no rate limit, no `Idempotency-Key`."""
+    responses = {
+        code: ResponseSpec(
+            data_container=wire.ErrorBody,
+            description=_CONTROL_DESCRIPTIONS.get(code, _DESCRIPTIONS[code]),
+            generate_examples=False,
+        )
+        for code in sorted({400, 401, *errors, *((415,) if method != "GET" else ())})
+    }
+    if response is not None:
+        described = HTTPStatus(status).description
+        responses[status] = ResponseSpec(data_container=response, description=described, generate_examples=False)
+    return HTTPRouteHandler(
+        path,
+        http_method=method,
+        operation_id=operation_id,
+        summary=summary,
+        tags=["Sandbox"],
+        status_code=status,
+        responses=responses,
+        security=[{"adminToken": []}],
+    )
+
+
+_CONTROL_DESCRIPTIONS = {
+    401: "Unauthorized: missing or wrong admin token (Authorization: Bearer <PATRON_ADMIN_TOKEN>)",
+    404: "Not Found: no such account, or no such object in it",
+    409: "Conflict: the name or client id is already in use",
+}
+
+
+async def operate(request: Http, call: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run an operator's `call` in a write transaction in a worker thread."""
+    db = database(request)
+
+    def work() -> T:
+        with db.write() as tx:
+            return call(tx, *args, **kwargs)
+
+    return await run_sync(work)
 
 
 def error_specs(*codes: int) -> dict[int, ResponseSpec]:

@@ -1,0 +1,1 @@
+"""The sandbox's repository, one module per control."""

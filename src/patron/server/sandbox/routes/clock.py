@@ -1,0 +1,7 @@
+"""The control plane: clock (docs/sandbox.md)."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []

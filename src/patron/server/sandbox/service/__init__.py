@@ -1,0 +1,1 @@
+"""The sandbox's service, one module per control."""
