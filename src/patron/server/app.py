@@ -7,7 +7,6 @@ from typing import Any
 from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.response_cache import ResponseCacheConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Server, Tag
 
 from patron import __version__
@@ -19,7 +18,7 @@ from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, open_database
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
 from patron.server.sandbox.routes import ROUTES as SANDBOX_ROUTES
-from patron.server.web import metrics, route, sandbox
+from patron.server.web import docs, metrics, route, sandbox
 from patron.server.web.edge import edge_middleware, stamp_response
 from patron.server.web.errors import EXCEPTION_HANDLERS
 from patron.server.web.guard import guard
@@ -78,7 +77,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
             "Authenticate with HTTP Basic (clientId:clientSecret)."
         ),
         path="/api/docs",
-        render_plugins=[ScalarRenderPlugin(path="/")],
+        render_plugins=[docs.SwaggerPage(path="/")],
         servers=[Server(url="/")],
         components=Components(security_schemes={"basicAuth": SecurityScheme(type="http", scheme="basic")}),
         tags=[Tag(name=n) for n in ("Customers", "Customer Aliases", "Contacts", "Organizations")],
