@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 # `make lock` resolves with this; it never enters .venv.
 PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: install serve test test-sqlite test-postgres check bench bench-smoke wrk redis lock clean
+.PHONY: install serve test test-sqlite test-postgres check bench bench-smoke wrk redis chromium lock clean
 
 install: $(STAMP) ## build .venv with patron and the dev tools (locked versions)
 
@@ -22,10 +22,10 @@ serve: install ## serve the API on http://127.0.0.1:8000/api (SQLite file ./patr
 
 test: test-sqlite test-postgres ## run the whole test suite on SQLite, then on PostgreSQL 15
 
-test-sqlite: install redis ## the test suite on SQLite files
+test-sqlite: install redis chromium ## the test suite on SQLite files
 	$(BIN)/pytest
 
-test-postgres: install redis ## the test suite on a throwaway PostgreSQL cluster (needs initdb and pg_ctl)
+test-postgres: install redis chromium ## the test suite on a throwaway PostgreSQL cluster (needs initdb and pg_ctl)
 	scripts/with-postgres.sh $(BIN)/pytest
 
 check: install ## lint, format check, types, import layering, migrations in step with the tables
@@ -40,6 +40,9 @@ wrk: ## the load generator the benchmarks drive (Debian package)
 
 redis: ## the Redis server the shared rate limit tests start on loopback (Debian package)
 	@command -v redis-server >/dev/null || (apt-get install -y -q redis-server >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null)) || { echo "redis-server not found and could not be installed: apt-get install redis-server"; exit 1; }
+
+chromium: ## the headless browser the offline docs page test drives (Debian package)
+	@command -v chromium >/dev/null || (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)) || { echo "chromium not found and could not be installed: apt-get install chromium"; exit 1; }
 
 bench: install wrk ## the benchmark suite at 1,000,000 customers, SQLite and PostgreSQL (results in bench/results/)
 	$(BIN)/python bench/run.py
