@@ -1,6 +1,6 @@
 """The docs page at `/api/docs/`: Swagger UI, its files served by patron itself from the
 installed drf-spectacular-sidecar package, so the page works with no network at all
-(docs/sandbox.md, "The docs page")."""
+(docs/sandbox.md, "The docs page works offline")."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ DOCUMENT = "/api/openapi.json"
 
 @functools.cache
 def _content(name: str) -> bytes:
+    # Read once per process (the bundle, 1.6 MB, in a few ms), then served from memory.
     return (_SWAGGER_UI / name).read_bytes()
 
 
