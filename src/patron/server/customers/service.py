@@ -23,6 +23,14 @@ from patron.server.errors import NotFound
 from patron.server.organizations import service as organizations
 from patron.wire import models as wire
 
+Prepared = rules.Prepared
+"""A request checked against every rule that needs no database (what `insert` stores)."""
+
+
+def prepare(request: wire.CreateOrUpdateCustomerRequest) -> Prepared:
+    """`rules.prepare`, for writers outside this package (the sandbox's seeds)."""
+    return rules.prepare(request)
+
 
 def create(tx: Connection, who: Principal, request: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
     customer_id = insert(tx, who, request, rules.prepare(request), count=False)
@@ -40,10 +48,12 @@ def insert(
     prepared: rules.Prepared,
     *,
     count: bool = True,
+    customer_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    """Store a new customer from a prepared request; returns its id. With `count=False` the
-    caller adds it to the account's counters (as late as it can: see `create`)."""
-    customer_id = clock.new_id()
+    """Store a new customer from a prepared request; returns its id (`customer_id` when
+    given: a sandbox seed's chosen one, else a new one). With `count=False` the caller adds
+    it to the account's counters (as late as it can: see `create`)."""
+    customer_id = customer_id or clock.new_id()
     now = clock.utc_now()
     row = rows.customer(
         account_id=who.account_id,
