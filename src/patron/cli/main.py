@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from patron.cli.common import AccountOption, DatabaseOption, err, open_db, out, reported, settings_for
+from patron.cli.common import AccountOption, DatabaseOption, err, fail, open_db, out, reported, settings_for
 from patron.cli.transfer import export_app, import_app
 from patron.server import errors
 from patron.server.accounts import service as accounts
@@ -49,11 +49,14 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Apply migrations and serve the API on http://HOST:PORT/api."""
+    settings = settings_for(database)
+    if settings.id_seed is not None and workers > 1:
+        # Each worker would seed its own generator alike and mint the same ids as the others.
+        raise fail("PATRON_ID_SEED makes ids repeat run after run in one process: serve it with --workers 1")
     from granian import Granian
     from granian.constants import Interfaces
     from granian.http import HTTP1Settings
 
-    settings = settings_for(database)
     db = open_db(settings)
     maintenance.refresh_statistics(db.engine)
     base = f"http://{host}:{port}/api"
