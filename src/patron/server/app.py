@@ -18,6 +18,7 @@ from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, open_database
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
 from patron.server.sandbox.routes import ROUTES as SANDBOX_ROUTES
+from patron.server.sandbox.routes import edge as sandbox_edge
 from patron.server.web import docs, metrics, route, sandbox
 from patron.server.web.edge import edge_middleware, stamp_response
 from patron.server.web.errors import EXCEPTION_HANDLERS
@@ -61,7 +62,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     """Build the app. The caller owns migrations (run them before serving)."""
     database = database or open_database(settings)
     clock.seed_ids(settings.id_seed)
-    control = sandbox.Control(settings.admin_token, database) if settings.admin_token else None
+    control = sandbox.Control(settings.admin_token, database, sandbox_edge.Hooks()) if settings.admin_token else None
     # The operator's control plane exists only when an admin token is set (docs/sandbox.md).
     operated = [Router(path="/_patron", route_handlers=SANDBOX_ROUTES)] if control is not None else []
     api = Router(

@@ -260,7 +260,8 @@ sandbox_request = Table(
     Column("account_id", Uuid, nullable=False),
     # `clock.new_wall_id`: ordered by the wall clock, whatever the account's test clock says.
     Column("id", Uuid, nullable=False),
-    Column("request_id", String(64), nullable=False),
+    # A caller's own `Request-Id` may be 128 characters (web/observe.py).
+    Column("request_id", String(128), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     Column("method", String(8), nullable=False),
     Column("path", String(NAME * 2), nullable=False),

@@ -40,7 +40,7 @@ def upgrade() -> None:
         "sandbox_requests",
         sa.Column("account_id", sa.Uuid(), nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("request_id", sa.String(length=64), nullable=False),
+        sa.Column("request_id", sa.String(length=128), nullable=False),
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.Column("method", sa.String(length=8), nullable=False),
         sa.Column("path", sa.String(length=2000), nullable=False),

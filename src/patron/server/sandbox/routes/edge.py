@@ -1,0 +1,47 @@
+"""The sandbox's side of the edge's hooks (`web/sandbox.Hooks`): the fault rules and the
+journal, for `app.py` to hand to the control plane (web cannot import the sandbox)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from sqlalchemy import Connection
+
+from patron.server.db.snapshot import Snapshot
+from patron.server.sandbox.service import faults, journal
+from patron.server.web import sandbox
+
+
+class Hooks:
+    """What the edge asks of the sandbox on each `/api` request of an account."""
+
+    max_body = journal.MAX_BODY
+
+    def __init__(self) -> None:
+        self._trimmer = journal.Trimmer()
+
+    def faults(self, reads: Snapshot, account_id: uuid.UUID, method: str, path: str) -> list[sandbox.Fault]:
+        return [
+            sandbox.Fault(rule.id, rule.status, rule.delay_ms, rule.retry_after, counted=rule.remaining is not None)
+            for rule in faults.candidates(reads, account_id, method, path, random.random)
+        ]
+
+    def spend(self, tx: Connection, account_id: uuid.UUID, fault_id: uuid.UUID) -> bool:
+        return faults.spend(tx, account_id, fault_id)
+
+    def record(self, tx: Connection, exchange: sandbox.Exchange) -> None:
+        seen = journal.Exchange(
+            account_id=exchange.account_id,
+            id=exchange.id,
+            at=exchange.at,
+            request_id=exchange.request_id,
+            method=exchange.method,
+            path=exchange.path,
+            query=exchange.query,
+            status=exchange.status,
+            duration_ms=exchange.duration_ms,
+            request=journal.Body(exchange.request_body, exchange.request_size),
+            response=journal.Body(exchange.response_body, exchange.response_size),
+        )
+        journal.record(tx, seen, trim=self._trimmer.due(exchange.account_id))
