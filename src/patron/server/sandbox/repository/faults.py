@@ -9,7 +9,8 @@ import uuid
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, or_, select, type_coerce, update
+from sqlalchemy.types import NullType
 
 from patron.server.db import tables
 from patron.server.db.snapshot import Direct, Snapshot
@@ -68,9 +69,13 @@ def delete_rules(tx: Connection, account_id: uuid.UUID) -> None:
 
 
 # Every request of the account runs this (on the primary key's leading column): the rules
-# still able to act, oldest first. No rule: one empty index probe.
+# still able to act, oldest first. No rule: one empty index probe. A Direct statement binds
+# only named parameters (hence the literal 0), and the probability comes as the driver
+# gives it (a float on both): a Float's PostgreSQL result processor needs the column's
+# type code, which a Direct statement does not have.
+_RAW_PROBABILITY = type_coerce(f.probability, NullType()).label("probability")
 _LIVE = Direct(
-    select(*_COLUMNS)
+    select(f.id, f.method, f.path, f.status, f.remaining, _RAW_PROBABILITY, f.retry_after, f.delay_ms, f.created_at)
     .where(f.account_id == bindparam("account_id"), or_(f.remaining.is_(None), f.remaining > literal_column("0")))
     .order_by(*_OLDEST_FIRST)
 )
