@@ -11,9 +11,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from tests.conftest import Account
+from patron.server.config import Settings
+from tests.conftest import NO_LIMITS, SECRET_KEY, Account
 from tests.factories import customer_body
-from tests.server.sandbox.conftest import ADMIN
+from tests.server.sandbox.conftest import ADMIN, ADMIN_TOKEN
 
 Client = TestClient[Litestar]
 BY_ALIAS = "/api/customers/by-alias/*"
@@ -85,9 +86,11 @@ class TestCreateFault:
             ({"status": None, "delayMs": None}, "status"),
             ({"count": 0}, "count"),
             ({"count": 1.5}, "count"),
+            ({"count": 1_000_001}, "count"),
             ({"probability": 0}, "probability"),
             ({"probability": 1.01}, "probability"),
             ({"retryAfter": -1}, "retryAfter"),
+            ({"retryAfter": 86_401}, "retryAfter"),
             ({"status": None, "delayMs": 10, "retryAfter": 1}, "retryAfter"),
             ({"delayMs": -1}, "delayMs"),
             ({"delayMs": 60_001}, "delayMs"),
@@ -259,6 +262,17 @@ class TestAFaultsAnswer:
         assert by_alias(client, account).status_code == 404
         assert listed(client, other_account)[0]["remaining"] == 3
 
+    def test_a_request_without_valid_credentials_is_401_first(self, client: Client, account: Account) -> None:
+        inject(client, account, path="/api/**")
+        wrong = {"Authorization": "Basic " + account.headers["Authorization"].split()[1][:-4] + "AAA="}
+        assert client.get("/api/customers", headers=wrong).status_code == 401
+
+    def test_a_path_no_route_serves_is_404_first(self, client: Client, account: Account) -> None:
+        inject(client, account, path="/api/**")
+        answer = client.get("/api/nothing-here", headers=account.headers)
+        assert answer.status_code == 404
+        assert client.get("/api/customers", headers=account.headers).status_code == 503
+
     def test_a_faulted_post_creates_nothing(self, client: Client, account: Account) -> None:
         inject(client, account, method="POST", path="/api/customers", count=1)
         body = customer_body(customerAliases=["crm-1"])
@@ -290,6 +304,28 @@ def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr(asyncio, "sleep", sleep)
     return asked
+
+
+class TestWithARateLimit:
+    """The edge's rate limit comes before any fault (and its 429s are not journaled)."""
+
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return Settings(
+            database_url=database_url,
+            secret_key=SECRET_KEY,
+            admin_token=ADMIN_TOKEN,
+            rate_limit="2/minute",
+            auth_failure_limit=NO_LIMITS["auth_failure_limit"],
+        )
+
+    def test_a_request_past_the_limit_is_429_first_and_spends_no_count(self, client: Client, account: Account) -> None:
+        inject(client, account, status=503, count=5)
+        assert [by_alias(client, account).status_code for _ in range(3)] == [503, 503, 429]
+        assert by_alias(client, account).headers["ratelimit-limit"] == "2"
+        assert listed(client, account)[0]["remaining"] == 3
+        journal = client.get(f"/_patron/accounts/{account.account_id}/requests", headers=ADMIN).json()["items"]
+        assert [entry["status"] for entry in journal] == [503, 503]  # the edge's 429s are not the account's
 
 
 class TestDelay:

@@ -160,6 +160,10 @@ class TestWhatIsJournaled:
         assert [e["path"] for e in journal(client, account)] == ["/api/customers"]
         assert [e["path"] for e in journal(client, other_account)] == ["/api/customers/by-alias/theirs"]
 
+    def test_not_paths_no_route_serves(self, client: Client, account: Account) -> None:
+        assert client.get("/api/nothing-here", headers=account.headers).status_code == 404
+        assert journal(client, account) == []
+
     def test_not_the_control_planes_own_requests(self, client: Client, account: Account) -> None:
         client.get(f"/_patron/accounts/{account.account_id}/faults", headers=ADMIN)
         assert journal(client, account) == []

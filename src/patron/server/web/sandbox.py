@@ -146,7 +146,7 @@ class Control:
             await app(scope, tape.receive, send)
             return
         await tape.drain()  # the route never runs: the body is read for the journal only
-        await _send_answer(send, answer)
+        await _send_answer(send, answer.status, answer)
 
     async def _fault(self, account_id: uuid.UUID, scope: Scope) -> Answer | None:
         """The rule that acts on this request, if any: one indexed read on the event loop
@@ -263,21 +263,19 @@ _TYPES = {
 
 
 def error_type(status: int) -> str:
-    if status in _TYPES:
-        return _TYPES[status]
-    try:
-        return HTTPStatus(status).phrase.title().replace(" ", "").replace("-", "")
-    except ValueError:
-        return "Error"
+    return _TYPES.get(status) or _phrase(status).title().replace(" ", "").replace("-", "") or "Error"
 
 
-async def _send_answer(send: Send, answer: Answer) -> None:
-    status = cast(int, answer.status)
+def _phrase(status: int) -> str:
     try:
-        phrase = HTTPStatus(status).phrase
-    except ValueError:
-        phrase = f"Status {status}"
-    content = errors.body(error_type(status), f"{phrase}: answered by patron's sandbox ({answer.source})")
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status HTTP names no reason for (499, 599)
+        return ""
+
+
+async def _send_answer(send: Send, status: int, answer: Answer) -> None:
+    message = f"{_phrase(status) or f'Status {status}'}: answered by patron's sandbox ({answer.source})"
+    content = errors.body(error_type(status), message)
     headers = {name.lower(): value for name, value in errors.headers_for(status).items()}
     if status in _RETRIED or answer.retry_after is not None:
         headers["retry-after"] = str(1 if answer.retry_after is None else answer.retry_after)
