@@ -43,6 +43,15 @@ _COLUMNS = (
 _INSERT = insert(tables.sandbox_request)
 
 
+def without_waiting_for_the_disk(tx: Connection) -> None:
+    """On PostgreSQL, let this transaction's commit return before its WAL reaches the disk
+    (`SET LOCAL`: this transaction only). A crash may lose the last entries, never mix
+    them up; what is committed is visible at once all the same. SQLite cannot change this
+    within a transaction."""
+    if tx.dialect.name == "postgresql":
+        tx.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+
+
 def insert_entry(tx: Connection, account_id: uuid.UUID, entry: Entry) -> None:
     tx.execute(_INSERT, {"account_id": account_id, **entry._asdict()})
 

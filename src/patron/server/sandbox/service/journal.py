@@ -62,7 +62,9 @@ class Exchange:
 
 
 def record(tx: Connection, exchange: Exchange, *, trim: bool) -> None:
-    """Journal `exchange`; `trim`: and let the account's oldest entries go past `KEEP`."""
+    """Journal `exchange`, in a transaction of its own (a journal entry is worth less than
+    the wait for the disk); `trim`: and let the account's oldest entries go past `KEEP`."""
+    repository.without_waiting_for_the_disk(tx)
     entry = repository.Entry(
         id=exchange.id,
         request_id=exchange.request_id[:_MAX_REQUEST_ID],
