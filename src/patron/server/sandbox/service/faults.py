@@ -9,6 +9,7 @@ import functools
 import re
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 from sqlalchemy import Connection
 
@@ -94,7 +95,7 @@ def to_wire(rule: Rule) -> wire.Fault:
         id=str(rule.id),
         path=rule.path,
         created_at=clock.iso(rule.created_at),
-        method=rule.method,  # type: ignore[arg-type]  # one of wire.Method: validated on the way in
+        method=cast(wire.Method | None, rule.method),  # validated on the way in
         status=rule.status,
         remaining=rule.remaining,
         probability=rule.probability,
