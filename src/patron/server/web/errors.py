@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from http import HTTPStatus
 from typing import Any
 
 import msgspec
@@ -31,16 +32,35 @@ TABLE: dict[type[errors.PatronError], tuple[int, str]] = {
     errors.Unavailable: (503, "ServiceUnavailable"),
 }
 
+# Sequence's error type for each status patron answers without a domain error (HTTP
+# errors, the sandbox's injected faults); another status takes its reason phrase.
 _HTTP_TYPES = {
-    400: "BadRequest",
+    400: "ValidationError",
     401: "Unauthorized",
     404: "NotFound",
     405: "MethodNotAllowed",
     408: "RequestTimeout",
+    409: "Conflict",
     413: "PayloadTooLarge",
     415: "UnsupportedMediaType",
     429: "RateLimited",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
 }
+
+
+def error_type(status: int) -> str:
+    """The error body's `type` for `status` (`BadGateway` for 502)."""
+    return _HTTP_TYPES.get(status) or reason(status).title().replace(" ", "").replace("-", "") or "Error"
+
+
+def reason(status: int) -> str:
+    """HTTP's reason phrase for `status`, or "" for a status it names none for (499, 599)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -137,7 +157,7 @@ def on_http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     if status >= 500:
         return on_unexpected(_, exc)
     extra = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
-    return _respond(status, body(_HTTP_TYPES.get(status, "Error"), exc.detail), extra)
+    return _respond(status, body(error_type(status), exc.detail), extra)
 
 
 _UNDECODABLE = {
@@ -161,7 +181,7 @@ _DECODING_MODULE = "litestar.serialization.msgspec_hooks"
 
 def on_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     log.error("unexpected error", exc_info=exc)
-    return _respond(500, body("InternalServerError", "something went wrong on our side"))
+    return _respond(500, body(error_type(500), "something went wrong on our side"))
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from http import HTTPStatus
 from typing import Any, Protocol, cast
 
 import anyio
@@ -249,33 +248,9 @@ def _preference(name: str, value: str) -> int:
     return int(value)
 
 
-# Sequence's error types for the statuses patron answers itself (web/errors.py); other
-# statuses take their HTTP reason phrase, without spaces.
-_TYPES = {
-    400: "ValidationError",
-    401: "Unauthorized",
-    404: "NotFound",
-    409: "Conflict",
-    429: "RateLimited",
-    500: "InternalServerError",
-    503: "ServiceUnavailable",
-}
-
-
-def error_type(status: int) -> str:
-    return _TYPES.get(status) or _phrase(status).title().replace(" ", "").replace("-", "") or "Error"
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:  # a status HTTP names no reason for (499, 599)
-        return ""
-
-
 async def _send_answer(send: Send, status: int, answer: Answer) -> None:
-    message = f"{_phrase(status) or f'Status {status}'}: answered by patron's sandbox ({answer.source})"
-    content = errors.body(error_type(status), message)
+    message = f"{errors.reason(status) or f'Status {status}'}: answered by patron's sandbox ({answer.source})"
+    content = errors.body(errors.error_type(status), message)
     headers = {name.lower(): value for name, value in errors.headers_for(status).items()}
     if status in _RETRIED or answer.retry_after is not None:
         headers["retry-after"] = str(1 if answer.retry_after is None else answer.retry_after)
