@@ -90,3 +90,12 @@ class TestSeededIds:
 def test_wall_ids_ignore_a_pinned_clock() -> None:
     with clock.pinned(datetime(2030, 1, 1, tzinfo=UTC)):
         assert _ms(clock.new_wall_id()) < int(datetime(2030, 1, 1, tzinfo=UTC).timestamp() * 1000)
+
+
+def test_ids_minted_in_one_frozen_millisecond_never_carry_into_the_next() -> None:
+    moment = datetime(2030, 1, 1, tzinfo=UTC)
+    with clock.pinned(moment):
+        ids = [ident for _ in range(2000) for ident in [clock.new_id(), *map(uuid.UUID, clock.new_hex_ids(3))]]
+        ids += [uuid.UUID(hex=h) for h in clock.new_hex_ids(100_000)]
+    assert {_ms(ident) for ident in ids} == {int(moment.timestamp() * 1000)}
+    assert ids == sorted(ids)

@@ -57,10 +57,10 @@ def _now_ms() -> int:
 
 
 class _Minter:
-    """Time-ordered keys: 48 bits of milliseconds, then 74 random bits. Within one
-    millisecond, later keys continue from the last one of that millisecond (RFC 9562's
-    monotonic method), also when several accounts' clocks interleave; the last key of the
-    most recent 4,096 milliseconds seen is kept."""
+    """Time-ordered keys: 48 bits of milliseconds, then 74 bits, random for a millisecond's
+    first key. Later keys of that millisecond add a random step to the last one (RFC 9562's
+    monotonic random method), also when several accounts' clocks interleave; the last key
+    of the most recent 4,096 milliseconds seen is kept."""
 
     _KEPT = 4096
 
@@ -77,19 +77,21 @@ class _Minter:
     def keys(self, count: int) -> list[int]:
         ms = _now_ms() & ((1 << 48) - 1)
         with self._lock:
-            entropy = self._random(10 * count)
-            keys = sorted(
-                (ms << 74) | int.from_bytes(entropy[at : at + 10], "big") >> 6 for at in range(0, 10 * count, 10)
-            )
             last = self._last.get(ms)
-            if keys and last is not None and keys[0] <= last:
-                shift = last + 1 - keys[0]
-                keys = [key + shift for key in keys]
-            if keys:
-                self._last[ms] = keys[-1]
-                self._last.move_to_end(ms)
-                if len(self._last) > self._KEPT:
-                    self._last.popitem(last=False)
+            keys: list[int] = []
+            if last is None:
+                # A new millisecond starts in the lower half of its 74 random bits and each
+                # later key adds 1 to 2**32: room for billions before its bits could change.
+                last = (ms << 74) | int.from_bytes(self._random(10), "big") >> 7
+                keys.append(last)
+            steps = self._random(4 * (count - len(keys)))
+            for at in range(0, len(steps), 4):
+                last += 1 + int.from_bytes(steps[at : at + 4], "big")
+                keys.append(last)
+            self._last[ms] = last
+            self._last.move_to_end(ms)
+            if len(self._last) > self._KEPT:
+                self._last.popitem(last=False)
         return keys
 
 
