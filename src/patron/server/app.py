@@ -18,6 +18,7 @@ from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, open_database
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
 from patron.server.sandbox.routes import ROUTES as SANDBOX_ROUTES
+from patron.server.sandbox.routes import document as control_document
 from patron.server.sandbox.routes import edge as sandbox_edge
 from patron.server.web import docs, metrics, route, sandbox
 from patron.server.web.edge import edge_middleware, stamp_response
@@ -63,8 +64,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     database = database or open_database(settings)
     clock.seed_ids(settings.id_seed)
     control = sandbox.Control(settings.admin_token, database, sandbox_edge.Hooks()) if settings.admin_token else None
-    # The operator's control plane exists only when an admin token is set (docs/sandbox.md).
-    operated = [Router(path="/_patron", route_handlers=SANDBOX_ROUTES)] if control is not None else []
+    # The operator's control plane exists only when an admin token is set (docs/sandbox.md);
+    # it has its own OpenAPI document, `/_patron/openapi.json`: never in Sequence's.
+    routes = [*SANDBOX_ROUTES, control_document.openapi_document]
+    operated = [Router(path="/_patron", route_handlers=routes, include_in_schema=False)] if control is not None else []
     api = Router(
         path="/api",
         route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES],
