@@ -129,7 +129,8 @@ def insert_snapshot(tx: Connection, account_id: uuid.UUID, row: SnapshotRow, pac
     key decides)."""
     values = {"account_id": account_id, **row._asdict(), "content": packed}
     statement = upsert.insert(tx, tables.sandbox_snapshot).values(values).on_conflict_do_nothing()
-    return tx.execute(statement).rowcount == 1
+    # RETURNING, not the row count: SQLAlchemy reports no count for an INSERT on psycopg.
+    return tx.execute(statement.returning(s.name)).first() is not None
 
 
 def count_snapshots(tx: Connection, account_id: uuid.UUID) -> int:
