@@ -143,7 +143,7 @@ class TestList:
         seen: list[str] = []
         after: str | None = None
         while True:
-            params = {"limit": 2, **({"after": after} if after else {})}
+            params: dict[str, str | int] = {"limit": 2, **({"after": after} if after else {})}
             page = client.get("/_patron/accounts", params=params, headers=ADMIN).json()["items"]
             if not page:
                 break
