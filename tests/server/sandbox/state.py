@@ -36,7 +36,9 @@ def populate(client: Client, account: Account, prefix: str = "p") -> dict[str, s
         contacts=[contact(), contact(name="Grace", billing_preference="STANDARD")],
         customProperties={"tier": "silver", "region": "eu"},
     )
-    second = create_customer(client, headers, parentId=parent["id"], label="later")
+    second = create_customer(
+        client, headers, parentId=parent["id"], label="later", integrationIds=[{"service": "Stripe", "id": "cus_1"}]
+    )
     gone = create_alias(client, headers, first["id"], f"{prefix}-gone")
     assert client.delete(f"/api/customer-aliases/{gone['id']}", headers=headers).status_code == 200
     archived_contact = first["contacts"][1]["id"]
