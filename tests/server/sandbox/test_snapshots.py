@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from patron.server.app import create_app
 from patron.server.config import Settings
 from patron.server.db import consistency, tables
 from patron.server.db.engine import Database
+from patron.server.sandbox.repository import snapshots as repository
 from patron.server.sandbox.service import snapshots as service
 from tests.conftest import Account
 from tests.factories import contact, create_alias, create_customer, customer_body
@@ -217,6 +218,32 @@ class TestRestore:
         answer = client.post(path(other_account, "/mine/restore"), headers=ADMIN)
         assert answer.status_code == 404
         assert answer.json()["error"] == {"type": "NotFound", "message": "snapshot 'mine' not found"}
+
+    def test_an_older_snapshot_restores_into_a_changed_schema(
+        self, client: Client, database: Database, account: Account
+    ) -> None:
+        """Kept by column name: a column the tables no longer have is dropped, one they
+        gained takes its default (here: a label left out comes back as none), a table
+        they no longer have is skipped."""
+        ids = state.populate(client, account)
+        save(client, account, "old")
+        ident, s = uuid.UUID(account.account_id), tables.sandbox_snapshot.c
+        with database.write() as tx:
+            where = (s.account_id == ident, s.name == "old")
+            content = repository.unpack(tx.execute(select(s.content).where(*where)).scalar_one())
+            customers = content.tables["customers"]
+            at = customers.columns.index("label")
+            older = repository.Dumped(
+                [*customers.columns[:at], "retired", *customers.columns[at + 1 :]],
+                [[*row[:at], "gone", *row[at + 1 :]] for row in customers.rows],
+            )
+            changed = {**content.tables, "customers": older, "retired_table": older}
+            packed = repository.pack(repository.Content(content.format, changed))
+            tx.execute(update(tables.sandbox_snapshot).where(*where).values(content=packed))
+        restore(client, account, "old")
+        second = client.get(f"/api/customers/{ids['second']}", headers=account.headers).json()
+        assert "label" not in second
+        assert second["legalName"].startswith("Customer")
 
     def test_survives_a_restart(
         self, client: Client, settings: Settings, database_url: str, account: Account, tmp_path: Path

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import Column, Connection, Table, Uuid, delete, func, insert, select
+from sqlalchemy import Column, Connection, Table, Uuid, bindparam, cast, delete, func, insert, literal_column, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.sql.elements import ColumnElement
 
 from patron.server.db import tables, upsert
 from patron.server.db.types import UTCDateTime
@@ -59,32 +61,38 @@ def clear(tx: Connection, account_id: uuid.UUID) -> None:
 def load(tx: Connection, account_id: uuid.UUID, content: Content) -> None:
     """Insert what `dump` read into the (cleared) account, each table after those it refers
     to. A column the table no longer has is dropped; one it gained since takes its default."""
+    insert_rows = _INSERTS.get(tx.dialect.name, _insert_many)
     for table in reversed(tables.ACCOUNT_DATA):
         dumped = content.tables.get(table.name)
-        if dumped is None or not dumped.rows:
-            continue
-        for chunk in _chunks(_params(table, account_id, dumped), _rows_per_statement(table)):
-            # One multi-row INSERT per chunk: a statement per row (executemany on psycopg)
-            # made a restore of 1,000 customers several times slower.
-            tx.execute(insert(table).values(chunk))
+        if dumped is not None and dumped.rows:
+            insert_rows(tx, table, account_id, dumped)
 
 
-def _params(table: Table, account_id: uuid.UUID, dumped: Dumped) -> list[dict[str, Any]]:
+def _insert_many(tx: Connection, table: Table, account_id: uuid.UUID, dumped: Dumped) -> None:
+    """One INSERT run for every row (the driver's executemany: SQLite's is a loop in C)."""
     kept = [(at, name, _reader(table.c[name])) for at, name in enumerate(dumped.columns) if name in table.c]
-    return [{"account_id": account_id, **{name: read(row[at]) for at, name, read in kept}} for row in dumped.rows]
+    rows = [{"account_id": account_id, **{name: read(row[at]) for at, name, read in kept}} for row in dumped.rows]
+    tx.execute(insert(table), rows)
 
 
-# Bound parameters per statement: under SQLite's (32,766) and PostgreSQL's (65,535) maxima.
-_PARAMETERS = 30_000
+def _insert_postgresql(tx: Connection, table: Table, account_id: uuid.UUID, dumped: Dumped) -> None:
+    """One statement for the whole table: the rows go as one JSON document that PostgreSQL
+    turns into the table's row type (`jsonb_populate_recordset` converts each value by its
+    column's type, by name); psycopg's executemany (a statement per row, pipelined) made a
+    restore of 1,000 customers with their contacts and aliases 1.8 times as slow."""
+    kept = [(at, name) for at, name in enumerate(dumped.columns) if name in table.c]
+    names = ["account_id", *(name for _, name in kept)]
+    owner = str(account_id)
+    document = _ENCODER.encode(
+        [dict(zip(names, (owner, *(row[at] for at, _ in kept)), strict=True)) for row in dumped.rows]
+    )
+    row_type: ColumnElement[Any] = literal_column(f"NULL::{tx.dialect.identifier_preparer.format_table(table)}")
+    records = func.jsonb_populate_recordset(row_type, cast(bindparam("rows", document.decode()), JSONB))
+    source = records.table_valued(*names).alias("source")
+    tx.execute(insert(table).from_select(names, select(*(source.c[name] for name in names))))
 
 
-def _rows_per_statement(table: Table) -> int:
-    return max(1, _PARAMETERS // len(table.columns))
-
-
-def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+_INSERTS: dict[str, Callable[[Connection, Table, uuid.UUID, Dumped], None]] = {"postgresql": _insert_postgresql}
 
 
 def _same(value: Any) -> Any:
