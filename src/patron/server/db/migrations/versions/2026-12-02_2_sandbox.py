@@ -1,6 +1,7 @@
 """The sandbox (docs/sandbox.md): a test clock per account, client ids unique across
-accounts (an operator may choose one), and the tables of snapshots, faults and the
-request journal.
+accounts (an operator may choose one), the tables of snapshots, faults and the request
+journal, and the registry's references RESTRICT instead of NO ACTION (tables.py: a reset
+or a restore deletes many customers at once).
 
 Revision ID: 0005
 Revises: 0004
@@ -18,6 +19,25 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+
+# (table, its columns, the referred table and columns): every reference within the registry.
+_REFERENCES = [
+    ("customer_aliases", ["account_id", "customer_id"], "customers", ["account_id", "id"]),
+    ("contacts", ["account_id", "customer_id"], "customers", ["account_id", "id"]),
+    ("organizations", ["account_id", "owner_id"], "customers", ["account_id", "id"]),
+    ("organization_members", ["account_id", "organization_id"], "organizations", ["account_id", "id"]),
+    ("organization_members", ["account_id", "customer_id"], "customers", ["account_id", "id"]),
+    ("custom_properties", ["account_id", "customer_id"], "customers", ["account_id", "id"]),
+]
+
+
+def _refer(ondelete: str | None) -> None:
+    for table, columns, referred, referred_columns in _REFERENCES:
+        # op.f: the name as the naming convention made it (PostgreSQL truncates long ones alike).
+        name = op.f(f"fk_{table}_{'_'.join(columns)}_{referred}")
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_constraint(name, type_="foreignkey")
+            batch_op.create_foreign_key(name, referred, columns, referred_columns, ondelete=ondelete)
 
 
 def upgrade() -> None:
@@ -68,8 +88,12 @@ def upgrade() -> None:
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.create_index("uq_credentials_client_id", ["client_id"], unique=True)
 
+    _refer("RESTRICT")
+
 
 def downgrade() -> None:
+    _refer(None)
+
     with op.batch_alter_table("credentials", schema=None) as batch_op:
         batch_op.drop_index("uq_credentials_client_id")
 
