@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from patron.server import clock, validation
 from patron.server.accounts import service as accounts
-from patron.server.db import tables
 from patron.server.db.engine import is_unique_violation
 from patron.server.errors import Conflict, NotFound
 from patron.server.sandbox.repository import accounts as repository
@@ -20,7 +19,7 @@ from patron.wire.sandbox import accounts as wire
 def create(tx: Connection, key: bytes, request: wire.CreateAccountRequest) -> wire.NewAccount:
     """A new account with its first credential pair; a chosen client id already in use
     (by any account) is a `Conflict`."""
-    name = validation.text(request.name, "name", max_length=tables.NAME)
+    name = validation.text(request.name, "name")
     try:
         new = accounts.create_account(tx, key, name, client_id=request.client_id, client_secret=request.client_secret)
     except IntegrityError as exc:
