@@ -1,7 +1,9 @@
 """What a test pays to set up its state, measured in one run on a real server: a fresh account
 over the control plane (`POST /_patron/accounts`) next to the old path (`patron accounts
 create`, a process per account), a reset of an account holding 100 customers, and a
-snapshot restore (and save) of 1,000 customers, each with a contact and an alias.
+snapshot restore (and save) of 1,000 customers, each with a contact and an alias: after what
+a test typically writes (three new customers, one archived), and after a reset (every row
+to insert again).
 
     python bench/sandbox_setup.py                                  # SQLite and PostgreSQL
     python bench/sandbox_setup.py --databases sqlite --runs 20
@@ -76,8 +78,9 @@ def serve(database: run.Database) -> tuple[subprocess.Popen[bytes], str]:
     return server, f"http://127.0.0.1:{port}"
 
 
-def seeded(http: httpx.Client, base: str, name: str, count: int, snapshot: str) -> str:
-    """A new account holding `count` customers (made through the API), saved as `snapshot`."""
+def seeded(http: httpx.Client, base: str, name: str, count: int, snapshot: str) -> tuple[str, tuple[str, str]]:
+    """A new account holding `count` customers (made through the API), saved as `snapshot`;
+    its id and credentials."""
     created = expect(http.post("/_patron/accounts", json={"name": name}, headers=ADMIN), 201).json()
     auth = (created["clientId"], created["clientSecret"])
     with httpx.Client(base_url=f"{base}/api", auth=auth, timeout=60) as api:
@@ -85,7 +88,18 @@ def seeded(http: httpx.Client, base: str, name: str, count: int, snapshot: str) 
             expect(api.post("/customers", json=customer(number)), 201)
     account: str = created["accountId"]
     expect(http.post(f"/_patron/accounts/{account}/snapshots", json={"name": snapshot}, headers=ADMIN), 201)
-    return account
+    return account, auth
+
+
+def a_tests_writes(base: str, auth: tuple[str, str]) -> Callable[[], None]:
+    """What a test typically leaves behind: three new customers and one archived."""
+
+    def write() -> None:
+        with httpx.Client(base_url=f"{base}/api", auth=auth, timeout=60) as api:
+            made = [expect(api.post("/customers", json=customer(10_000 + n)), 201).json()["id"] for n in range(3)]
+            expect(api.post(f"/customers/{made[0]}/archive"), 200)
+
+    return write
 
 
 def measure(database: run.Database, options: argparse.Namespace) -> dict[str, list[float]]:
@@ -100,7 +114,7 @@ def measure(database: run.Database, options: argparse.Namespace) -> dict[str, li
             figures["fresh account, patron accounts create (CLI)"] = timed(
                 lambda: run.create_account(database.url, "cli"), options.cli_runs
             )
-            small = seeded(http, base, "hundred", options.reset_customers, "start")
+            small, _ = seeded(http, base, "hundred", options.reset_customers, "start")
             figures[f"reset, {options.reset_customers} customers"] = timed(
                 lambda: expect(http.post(f"/_patron/accounts/{small}/reset", headers=ADMIN), 204),
                 options.runs,
@@ -109,14 +123,20 @@ def measure(database: run.Database, options: argparse.Namespace) -> dict[str, li
                 ),
             )
             run.log(f"{database.name}: seeding {options.restore_customers:,} customers")
-            large = seeded(http, base, "thousand", options.restore_customers, "start")
-            figures[f"snapshot restore, {options.restore_customers:,} customers"] = timed(
-                lambda: expect(http.post(f"/_patron/accounts/{large}/snapshots/start/restore", headers=ADMIN), 204),
+            large, auth = seeded(http, base, "thousand", options.restore_customers, "start")
+            restore = f"/_patron/accounts/{large}/snapshots/start/restore"
+            thousand = f"{options.restore_customers:,} customers"
+            figures[f"restore {thousand}, after a test's writes"] = timed(
+                lambda: expect(http.post(restore, headers=ADMIN), 204), options.runs, before=a_tests_writes(base, auth)
+            )
+            figures[f"restore {thousand}, after a reset"] = timed(
+                lambda: expect(http.post(restore, headers=ADMIN), 204),
                 options.runs,
+                before=lambda: expect(http.post(f"/_patron/accounts/{large}/reset", headers=ADMIN), 204),
             )
             names = iter(range(options.runs))
             snapshots = f"/_patron/accounts/{large}/snapshots"
-            figures[f"snapshot save, {options.restore_customers:,} customers"] = timed(
+            figures[f"snapshot save, {thousand}"] = timed(
                 lambda: expect(http.post(snapshots, json={"name": f"s{next(names)}"}, headers=ADMIN), 201),
                 options.runs,
             )
@@ -132,9 +152,9 @@ def p95(values: list[float]) -> float:
 
 def report(name: str, figures: dict[str, list[float]]) -> None:
     print(name)
-    print(f"  {'':<46}{'p50 ms':>9}{'p95 ms':>9}{'runs':>6}")
+    print(f"  {'':<50}{'p50 ms':>9}{'p95 ms':>9}{'runs':>6}")
     for label, values in figures.items():
-        print(f"  {label:<46}{statistics.median(values):>9.1f}{p95(values):>9.1f}{len(values):>6}")
+        print(f"  {label:<50}{statistics.median(values):>9.1f}{p95(values):>9.1f}{len(values):>6}")
     http, cli = (statistics.median(v) for v in list(figures.values())[:2])
     print(f"  a fresh account over HTTP costs {http / cli:.1%} of the CLI's ({cli / http:.0f}x less)")
 

@@ -50,9 +50,8 @@ def restore(tx: Connection, account_id: str, name: str) -> None:
     packed = repository.packed_content(tx, ident, name)
     if packed is None:
         raise NotFound("snapshot", name)
-    repository.clear(tx, ident)
     account_rows.clear_idempotency_keys(tx, ident)
-    repository.load(tx, ident, repository.unpack(packed))
+    repository.restore(tx, ident, repository.unpack(packed))
 
 
 def delete(tx: Connection, account_id: str, name: str) -> None:
