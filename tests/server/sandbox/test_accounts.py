@@ -233,7 +233,13 @@ def _sandbox_rows(database: Database, account: Account) -> None:
     """A fault and a journal entry of the account, as the sandbox's hooks store them."""
     ident, now = uuid.UUID(account.account_id), clock.utc_now()
     with database.write() as tx:
-        fault = {"account_id": ident, "id": clock.new_id(), "path": "/api/customers", "status": 503, "created_at": now}
+        fault = {
+            "account_id": ident,
+            "id": clock.new_id(),
+            "path": "/api/customers/by-alias/unused",
+            "status": 503,
+            "created_at": now,
+        }
         tx.execute(insert(tables.sandbox_fault).values(fault))
         entry = {
             "account_id": ident,
