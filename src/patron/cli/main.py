@@ -5,23 +5,19 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import sys
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
+from patron.cli import sandbox, serving
 from patron.cli.common import AccountOption, DatabaseOption, err, fail, open_db, out, reported, settings_for
+from patron.cli.serving import HEADER_TIMEOUT_MS as HEADER_TIMEOUT_MS  # `serve`'s, where tests look for it
 from patron.cli.transfer import export_app, import_app
 from patron.server import errors
 from patron.server.accounts import service as accounts
-from patron.server.config import Settings
 from patron.server.db import consistency, maintenance, migrate
 from patron.server.validation import parse_id
 
@@ -34,11 +30,8 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.command()(sandbox.sandbox)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
-
-
-HEADER_TIMEOUT_MS = 10_000
-"""How long `serve` waits for a request's headers (slowloris) before closing the connection."""
 
 
 @app.command()
@@ -53,10 +46,6 @@ def serve(
     if settings.id_seed is not None and workers > 1:
         # Each worker would seed its own generator alike and mint the same ids as the others.
         raise fail("PATRON_ID_SEED makes ids repeat run after run in one process: serve it with --workers 1")
-    from granian import Granian
-    from granian.constants import Interfaces
-    from granian.http import HTTP1Settings
-
     db = open_db(settings)
     maintenance.refresh_statistics(db.engine)
     base = f"http://{host}:{port}/api"
@@ -76,50 +65,8 @@ def serve(
     else:
         out.print("Credentials: `patron accounts create NAME` or `patron credentials create --account ID`.")
     db.close()
-    # Workers are separate processes: hand them the resolved settings through the environment.
-    os.environ["PATRON_DATABASE_URL"] = settings.database_url
-    os.environ["PATRON_SECRET_KEY"] = settings.secret_key
     out.print(f"patron serving {base} (docs: http://{host}:{port}/api/docs/)")
-    with _shared_between_workers(settings, workers):
-        _print_limits(settings)
-        Granian(
-            "patron.server.asgi:from_env",
-            address=host,
-            port=port,
-            interface=Interfaces.ASGI,
-            workers=workers,
-            factory=True,
-            log_access=False,
-            # Half-sent request headers: the connection is closed after this long (docs/limits.md).
-            http1_settings=HTTP1Settings(header_read_timeout=HEADER_TIMEOUT_MS),
-        ).serve()
-
-
-def _print_limits(settings: Settings) -> None:
-    requests = "off" if settings.rate_limit in {"", "0"} else f"{settings.rate_limit} per credential"
-    failures = "off" if settings.auth_failure_limit in {"", "0"} else f"{settings.auth_failure_limit} per client id"
-    storage = os.environ.get("PATRON_RATE_LIMIT_STORAGE", settings.rate_limit_storage).split("://")[0]
-    out.print(f"rate limits: requests {requests}, failed authentications {failures} (counted in {storage})")
-
-
-@contextmanager
-def _shared_between_workers(settings: Settings, workers: int) -> Iterator[None]:
-    """With several workers, what they must count together lives in a fresh temporary
-    directory, removed on exit: the metrics (prometheus-client's multiprocess mode) and,
-    unless `PATRON_RATE_LIMIT_STORAGE` names a shared one (Redis), the rate limits: a
-    per-process memory storage would give each worker the whole allowance."""
-    if workers == 1:
-        yield
-        return
-    directory = Path(tempfile.mkdtemp(prefix="patron-serve-"))
-    try:
-        (directory / "metrics").mkdir()
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory / "metrics")
-        if settings.rate_limit_storage.startswith("memory://"):
-            os.environ["PATRON_RATE_LIMIT_STORAGE"] = f"sqlite:///{directory / 'ratelimit.db'}"
-        yield
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    serving.run(settings, host, port, workers=workers)
 
 
 @db_app.command("upgrade")

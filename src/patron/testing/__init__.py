@@ -1,2 +1,19 @@
-"""patron's pytest plugin (registered as `pytest11` entry point `patron`): fixtures for
-tests that run against a live patron sandbox (docs/sandbox.md)."""
+"""patron's test toolkit (docs/sandbox/in-your-tests.md): the pytest plugin's fixtures live in
+`patron.testing.plugin` (entry point `patron`); here are the types they hand out, for
+annotations, and the sandbox's HTTP client. Nothing here imports the server."""
+
+from patron.testing.account import PatronAccount, PatronClock
+from patron.testing.control import Control, ControlError, NewAccount, read_fixture
+from patron.testing.sandbox import Sandbox, SandboxError, SandboxProcess
+
+__all__ = [
+    "Control",
+    "ControlError",
+    "NewAccount",
+    "PatronAccount",
+    "PatronClock",
+    "Sandbox",
+    "SandboxError",
+    "SandboxProcess",
+    "read_fixture",
+]
