@@ -24,6 +24,7 @@ test: test-sqlite test-postgres ## run the whole test suite on SQLite, then on P
 
 test-sqlite: install redis chromium ## the test suite on SQLite files
 	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --confcutdir=tests/usage tests/usage
 
 test-postgres: install redis chromium ## the test suite on a throwaway PostgreSQL cluster (needs initdb and pg_ctl)
 	scripts/with-postgres.sh $(BIN)/pytest
