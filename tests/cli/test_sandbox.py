@@ -253,9 +253,9 @@ class TestIdSeed:
 def create_customer(env: dict[str, str]) -> dict[str, object]:
     body = {
         "legalName": "Acme",
-        "address": {"line1": "1 Main St", "town": "Springfield", "postcode": "12345", "country": "US"},
+        "address": {"line1": "1 Main St", "town": "Springfield", "postcode": "62701", "country": "US", "state": "IL"},
         "taxStatus": "TAXED",
-        "contacts": [],
+        "contacts": [{"name": "Bob", "email": "bob@acme.example", "billingPreference": "PRIMARY"}],
     }
     auth = (env["SEQUENCE_CLIENT_ID"], env["SEQUENCE_CLIENT_SECRET"])
     answer = httpx.post(

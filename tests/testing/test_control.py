@@ -6,27 +6,55 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import msgspec
 import pytest
 
+from patron.server.sandbox.service.seeds import parse_fixture
 from patron.testing import Sandbox, read_fixture
 from patron.testing.control import iso_duration, iso_moment
 from patron.testing.sandbox import parse_env
 
+FIXTURE = """\
+x-hq: &hq {line1: 1 Storgata, town: Oslo, postcode: 0155, country: NO}
+customers:
+  - legalName: Nord AS
+    customerAliases: [crm-1, 1001]
+    createdAt: 2030-01-01T00:00:00Z
+    address: {<<: *hq, line2: Box 7}
+    taxStatus: TAXED
+    contacts: [{name: Kari, email: kari@nord.example, billingPreference: PRIMARY}]
+    customProperties: {vip: yes, score: 1.5}
+"""
+
 
 class TestReadFixture:
-    def test_yaml_reads_as_a_person_wrote_it(self, tmp_path: Path) -> None:
+    def test_yaml_reads_every_scalar_as_text(self, tmp_path: Path) -> None:
         path = tmp_path / "fixture.yml"
-        path.write_text(
-            "customers:\n  - {legalName: Nord AS, country: NO, createdAt: 2030-01-01T00:00:00Z, vat: yes}\n"
-        )
+        path.write_text(FIXTURE)
         [customer] = read_fixture(path)["customers"]
-        # Norway stays Norway, a timestamp stays the string the API parses, `yes` is a word.
-        assert customer == {"legalName": "Nord AS", "country": "NO", "createdAt": "2030-01-01T00:00:00Z", "vat": "yes"}
+        # Norway stays Norway, a postcode keeps its zero, a timestamp is the string the API parses.
+        assert customer["address"] == {
+            "line1": "1 Storgata",
+            "town": "Oslo",
+            "postcode": "0155",
+            "country": "NO",
+            "line2": "Box 7",
+        }
+        assert customer["customerAliases"] == ["crm-1", "1001"]
+        assert customer["createdAt"] == "2030-01-01T00:00:00Z"
+        assert customer["customProperties"] == {"vip": "yes", "score": "1.5"}
 
-    def test_yaml_booleans_are_true_and_false(self, tmp_path: Path) -> None:
+    def test_yaml_nulls_are_null_and_true_is_text(self, tmp_path: Path) -> None:
         path = tmp_path / "fixture.yaml"
-        path.write_text("customers: []\nflags: [true, False]\n")
-        assert read_fixture(path)["flags"] == [True, False]
+        path.write_text("customers: []\nx: [null, ~, true]\ny:\n")
+        assert read_fixture(path) == {"customers": [], "x": [None, None, "true"], "y": None}
+
+    def test_yaml_reads_as_the_seed_endpoint_s_parser_does(self, tmp_path: Path) -> None:
+        # `patron sandbox --seed` parses with the server's parser; the plugin may not import it.
+        path = tmp_path / "fixture.yaml"
+        path.write_text(FIXTURE)
+        theirs = msgspec.to_builtins(parse_fixture(path.read_bytes(), filename=path.name))
+        assert read_fixture(path)["customers"] == theirs["customers"]
 
     def test_any_other_name_is_json(self, tmp_path: Path) -> None:
         path = tmp_path / "fixture.txt"

@@ -181,7 +181,7 @@ class TestState:
             "    createdAt: 2029-06-01T09:00:00.000Z\n"
             "    address: {line1: 1 Initech Way, town: Austin, postcode: '78701', country: US, state: TX}\n"
             "    taxStatus: TAX_EXEMPT\n"
-            "    contacts: []\n"
+            "    contacts: [{name: Peter, email: peter@initech.example, billingPreference: PRIMARY}]\n"
         )
         patron_account.seed(fixture)
         initech = patron_client.get_customer_by_alias("crm-2001")
@@ -205,5 +205,5 @@ def seeded(crm_id: str, name: str) -> dict[str, object]:
         "customerAliases": [f"crm-{crm_id}"],
         "address": {"line1": "1 Main Street", "town": "London", "postcode": "EC1A 1BB", "country": "GB"},
         "taxStatus": "TAXED",
-        "contacts": [],
+        "contacts": [{"name": "Billing", "email": "billing@example.com", "billingPreference": "PRIMARY"}],
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
 
 FixtureSource = Mapping[str, Any] | str | os.PathLike[str]
 """A seed fixture: the document itself, or the path of a JSON or YAML file holding it."""
@@ -146,22 +145,21 @@ def iso_duration(by: str | timedelta) -> str:
 
 
 class _FixtureLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
-    """YAML as a person writes a fixture: timestamps stay strings (the API reads them) and
-    only true and false are booleans (YAML 1.1 reads `country: NO`, Norway, as false)."""
+    """YAML read as the seed endpoint's own parser reads a fixture file (docs/sandbox.md):
+    every scalar is text (YAML 1.1 would read `postcode: 01234` as 668 and `country: NO`,
+    Norway, as false), only `null`, `~` and nothing are null; anchors and merge keys work."""
 
 
+_KEPT_TAGS = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"}
 _FixtureLoader.yaml_implicit_resolvers = {
-    first: [(tag, rule) for tag, rule in rules if tag not in {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}]
+    first: [(tag, rule) for tag, rule in rules if tag in _KEPT_TAGS]
     for first, rules in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_FixtureLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
 
 
 def read_fixture(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A seed fixture file: YAML when it ends in `.yaml` or `.yml`, JSON otherwise.
-    `ValueError` when it is not a mapping (a fixture is `{"customers": [...]}`)."""
+    """A seed fixture file: YAML when it ends in `.yaml` or `.yml`, JSON otherwise; the
+    endpoint checks the rest. `ValueError` when it is not a mapping (`{"customers": [...]}`)."""
     file = Path(path)
     text = file.read_text(encoding="utf-8")
     try:
