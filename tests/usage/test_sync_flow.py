@@ -158,9 +158,9 @@ class TestState:
 
     def test_restore_brings_back_the_snapshot(self, patron_account: PatronAccount, patron_client: Client) -> None:
         sync(patron_client, [ACME])
-        patron_account.snapshot("one company")
+        patron_account.snapshot("one-company")
         sync(patron_client, [GLOBEX, Company("1001", "Acme Renamed")])
-        patron_account.restore("one company")
+        patron_account.restore("one-company")
         assert names(patron_client) == ["Acme Ltd"]
 
     def test_seeded_customers_are_updated_not_duplicated(

@@ -116,13 +116,15 @@ def _account(account_id: str) -> str:
 
 
 def _error_message(body: str) -> str:
-    """Sequence's error body's message (and its fields), else the body itself."""
+    """Sequence's error body's message, with the fields it does not already name; else the body."""
     try:
         error = json.loads(body)["error"]
-        fields = "; ".join(f"{e['field']}: {e['message']}" for e in error.get("errors") or [])
-        return f"{error['message']}" + (f" ({fields})" if fields else "")
+        message = str(error["message"])
+        fields = [f"{e['field']}: {e['message']}" for e in error.get("errors") or []]
     except (ValueError, KeyError, TypeError):
         return body[:500]
+    unsaid = [field for field in fields if field not in message]
+    return message + (f" ({'; '.join(unsaid)})" if unsaid else "")
 
 
 def iso_moment(moment: str | datetime) -> str:
