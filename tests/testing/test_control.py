@@ -93,6 +93,7 @@ class TestClockArguments:
             (timedelta(days=7), "P7D"),
             (timedelta(hours=1), "PT3600S"),
             (timedelta(days=1, seconds=30, milliseconds=250), "P1DT30.25S"),
+            (timedelta(seconds=1, microseconds=1500), "PT1.001S"),
             (timedelta(0), "P0D"),
         ],
     )

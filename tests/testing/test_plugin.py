@@ -81,3 +81,10 @@ def test_a_running_sandbox_in_the_environment_is_used(tmp_path: Path, running: S
     env = {"PATRON_ADMIN_URL": sandbox.admin_url, "PATRON_ADMIN_TOKEN": sandbox.admin_token}
     result = run_pytest(tmp_path, source, env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_sandbox_named_in_the_environment_that_is_not_there_says_so(tmp_path: Path) -> None:
+    env = {"PATRON_ADMIN_URL": "http://127.0.0.1:9/_patron", "PATRON_ADMIN_TOKEN": "t"}
+    result = run_pytest(tmp_path, "def test_it(patron_account):\n    pass\n", env)
+    assert result.returncode == 1
+    assert "unset PATRON_ADMIN_URL" in result.stdout

@@ -69,6 +69,10 @@ class Control:
         created = self._call("POST", "/accounts", body=body)
         return NewAccount(str(created["accountId"]), str(created["clientId"]), str(created["clientSecret"]))
 
+    def accounts(self, *, limit: int | None = None) -> list[Any]:
+        params = {"limit": limit} if limit is not None else None
+        return list(self._call("GET", "/accounts", params=params)["items"])
+
     def delete_account(self, account_id: str) -> None:
         self._call("DELETE", _account(account_id))
 
@@ -136,12 +140,13 @@ def iso_moment(moment: str | datetime) -> str:
 
 
 def iso_duration(by: str | timedelta) -> str:
-    """An ISO 8601 duration (`P7D`, `PT90S`); a `timedelta` becomes days and seconds."""
+    """An ISO 8601 duration (`P7D`, `PT90S`); a `timedelta` becomes days and seconds, to the
+    millisecond (the clock's precision: finer digits are dropped)."""
     if isinstance(by, str):
         return by
     if by < timedelta(0):
         raise ValueError(f"the test clock only moves forward: {by!r}")
-    seconds = f"{by.seconds}.{by.microseconds:06d}".rstrip("0").rstrip(".")
+    seconds = f"{by.seconds}.{by.microseconds // 1000:03d}".rstrip("0").rstrip(".")
     time = f"T{seconds}S" if seconds != "0" else ""
     return f"P{by.days}D{time}" if by.days or not time else f"P{time}"
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from patron.client import Client
 from patron.testing.account import PatronAccount, PatronClock
-from patron.testing.control import Control
+from patron.testing.control import Control, ControlError
 from patron.testing.sandbox import Sandbox, SandboxError, SandboxProcess
 
 _LONGEST_NAME = 200
@@ -24,6 +25,7 @@ def patron_sandbox() -> Iterator[Sandbox]:
     temporary database removed) at the end."""
     running = Sandbox.from_env(os.environ)
     if running is not None:
+        _check_answers(running)
         yield running
         return
     try:
@@ -34,6 +36,19 @@ def patron_sandbox() -> Iterator[Sandbox]:
         yield process.sandbox
     finally:
         process.stop()
+
+
+def _check_answers(sandbox: Sandbox) -> None:
+    """Fail at once, and say where the address came from, if the named sandbox is not there."""
+    try:
+        with Control(sandbox.admin_url, sandbox.admin_token, timeout=10) as control:
+            control.accounts(limit=1)
+    except (httpx.HTTPError, ControlError) as exc:
+        pytest.fail(
+            f"the sandbox PATRON_ADMIN_URL names ({sandbox.admin_url}, from the environment) does not answer: "
+            f"{exc}; unset PATRON_ADMIN_URL to have the plugin start a sandbox of its own",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -47,11 +62,16 @@ def _patron_control(patron_sandbox: Sandbox) -> Iterator[Control]:
 def patron_account(
     patron_sandbox: Sandbox, _patron_control: Control, request: pytest.FixtureRequest
 ) -> Iterator[PatronAccount]:
-    """A fresh account for this test (named after it), deleted with everything in it after."""
+    """A fresh account for this test (named after it), deleted with everything in it after
+    (unless the test deleted it)."""
     new = _patron_control.create_account(request.node.nodeid[-_LONGEST_NAME:])
     account = PatronAccount(new.account_id, new.client_id, new.client_secret, patron_sandbox.base_url, _patron_control)
     yield account
-    _patron_control.delete_account(account.account_id)
+    try:
+        _patron_control.delete_account(account.account_id)
+    except ControlError as exc:
+        if exc.status != 404:  # the test deleted it itself
+            raise
 
 
 @pytest.fixture
