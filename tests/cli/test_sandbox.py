@@ -221,6 +221,11 @@ customers:
         assert customer["address"]["country"] == "NO"
         assert customer["createdAt"] == "2030-01-01T00:00:00.000Z"
 
+    def test_the_summary_says_how_many_were_loaded(self, starter: Starter) -> None:
+        (starter.workdir / "fixture.yaml").write_text(self.FIXTURE)
+        sandbox = starter.start("--seed", "fixture.yaml", last="Ctrl-C stops it.")
+        assert "seeded         1 customer from the fixture" in "".join(sandbox.lines)
+
     def test_a_fixture_the_api_refuses_stops_it_naming_the_field(self, starter: Starter) -> None:
         (starter.workdir / "fixture.yaml").write_text(self.FIXTURE.replace("taxStatus: TAXED", "taxStatus: OFTEN"))
         process = starter.run("--print-env", "--seed", "fixture.yaml")

@@ -62,6 +62,9 @@ def sandbox(
     on exit) unless --database, the control plane on /_patron/ with a fresh admin token, rate
     limits off unless PATRON_RATE_LIMIT sets one, and one account ready (credentials from
     PATRON_SANDBOX_CLIENT_ID / PATRON_SANDBOX_CLIENT_SECRET when set)."""
+    # Until granian takes SIGTERM over, it ends the command as Ctrl-C does: the temporary
+    # database is still removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     fixture = _read_fixture(seed) if seed is not None else None
     with _database(database) as url, _listener(host, port) as bound:
         os.environ.update(_environment(url, temporary=database is None, id_seed=id_seed))
@@ -128,10 +131,10 @@ def _listener(host: str, port: int) -> Iterator[int]:
 
 
 def _environment(url: str, *, temporary: bool, id_seed: int | None) -> dict[str, str]:
-    """What the server (this process and its worker) runs with: a fresh admin token, no
-    bootstrap account, rate limits off unless the environment sets them (a test sandbox must
-    not answer 429 by accident), and for a temporary database a fresh server key."""
-    env = {"PATRON_DATABASE_URL": url, "PATRON_ADMIN_TOKEN": secrets.token_urlsafe(32), "PATRON_BOOTSTRAP": "false"}
+    """What the server (this process and its worker) runs with: a fresh admin token, rate
+    limits off unless the environment sets them (a test sandbox must not answer 429 by
+    accident), and for a temporary database a fresh server key."""
+    env = {"PATRON_DATABASE_URL": url, "PATRON_ADMIN_TOKEN": secrets.token_urlsafe(32)}
     env.update({var: "0" for var in ("PATRON_RATE_LIMIT", "PATRON_AUTH_FAILURE_LIMIT") if var not in os.environ})
     if temporary and not os.environ.get("PATRON_SECRET_KEY"):
         env["PATRON_SECRET_KEY"] = secrets.token_urlsafe(32)
@@ -258,7 +261,8 @@ def _print_summary(said: _Announcement, elapsed: float, seeded: Any) -> None:
     _line(f"  control plane  {env['PATRON_ADMIN_URL']}  (Authorization: Bearer <admin token>)")
     _line(f"  admin token    {env['PATRON_ADMIN_TOKEN']}")
     if seeded is not None:
-        _line(f"  seeded         {seeded}")
+        count = seeded["customers"]
+        _line(f"  seeded         {count} customer{'' if count == 1 else 's'} from the fixture")
     limit = os.environ["PATRON_RATE_LIMIT"]
     _line(f"  rate limits    {'off' if limit in {'', '0'} else limit} (PATRON_RATE_LIMIT)")
     auth = shlex.quote(f"{env['SEQUENCE_CLIENT_ID']}:{env['SEQUENCE_CLIENT_SECRET']}")
