@@ -30,7 +30,6 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
-app.command()(sandbox.sandbox)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 
 
@@ -67,6 +66,9 @@ def serve(
     db.close()
     out.print(f"patron serving {base} (docs: http://{host}:{port}/api/docs/)")
     serving.run(settings, host, port, workers=workers)
+
+
+app.command()(sandbox.sandbox)
 
 
 @db_app.command("upgrade")

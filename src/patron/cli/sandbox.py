@@ -58,9 +58,11 @@ def sandbox(
     database: Annotated[str | None, typer.Option(help="Database URL (default: a temporary SQLite file).")] = None,
     print_env: Annotated[bool, typer.Option("--print-env", help="Print only `export NAME=value` lines.")] = False,
 ) -> None:
-    """Serve a sandbox for tests until SIGINT or SIGTERM: a temporary SQLite database (removed
-    on exit) unless --database, the control plane on /_patron/ with a fresh admin token, rate
-    limits off unless PATRON_RATE_LIMIT sets one, and one account ready (credentials from
+    """Serve a throwaway server for tests: control plane on, one account ready.
+
+    Until SIGINT or SIGTERM: a temporary SQLite database (removed on exit) unless --database,
+    the control plane on /_patron/ with a fresh admin token, rate limits off unless
+    PATRON_RATE_LIMIT sets one, and one account ready (credentials from
     PATRON_SANDBOX_CLIENT_ID / PATRON_SANDBOX_CLIENT_SECRET when set)."""
     # Until granian takes SIGTERM over, it ends the command as Ctrl-C does: the temporary
     # database is still removed.
