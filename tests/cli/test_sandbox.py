@@ -3,6 +3,7 @@ and admin token work, what it loads, and that it leaves nothing behind."""
 
 from __future__ import annotations
 
+import os
 import select
 import signal
 import subprocess
@@ -46,7 +47,7 @@ class Sandbox:
         try:
             return self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            os.killpg(self.process.pid, signal.SIGKILL)
             raise
 
 
@@ -91,8 +92,13 @@ class Starter:
     def close(self) -> None:
         for sandbox in self.started:
             if sandbox.process.poll() is None:
-                sandbox.process.kill()
-                sandbox.process.wait()
+                # SIGTERM, so it stops its worker; SIGKILL to the group (its own session) if not.
+                sandbox.process.terminate()
+                try:
+                    sandbox.process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(sandbox.process.pid, signal.SIGKILL)
+                    sandbox.process.wait()
             if sandbox.process.stdout is not None:
                 sandbox.process.stdout.close()
 
@@ -172,6 +178,9 @@ class TestLifetime:
         assert (directory / "sandbox.db").exists()
         assert sandbox.stop(signum) == 0
         assert list(starter.tmpdir.iterdir()) == []
+        # Its worker is gone too: nothing is left in its process group.
+        with pytest.raises(ProcessLookupError):
+            os.killpg(sandbox.process.pid, 0)
         # Nothing in the working directory either (no key file, no database).
         assert sorted(p.name for p in starter.workdir.iterdir()) == ["sandbox-0.log", "tmp"]
 
