@@ -3,13 +3,20 @@ without one."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
+from sqlalchemy import update
 
 from patron.server.app import create_app
 from patron.server.config import Settings
+from patron.server.db import tables
+from patron.server.db.engine import Database
 from tests.conftest import NO_LIMITS, SECRET_KEY, Account
+from tests.factories import create_customer
 from tests.server.sandbox.conftest import ADMIN, ADMIN_TOKEN
 
 Client = TestClient[Litestar]
@@ -52,6 +59,15 @@ class TestWithoutAToken:
 
     def test_the_api_is_unchanged(self, client: Client, account: Account) -> None:
         assert client.get("/api/customers", headers=account.headers).status_code == 200
+
+    def test_a_test_clock_left_in_the_database_is_not_applied(
+        self, client: Client, database: Database, account: Account
+    ) -> None:
+        with database.write() as tx:
+            frozen = tables.account.c.id == uuid.UUID(account.account_id)
+            tx.execute(update(tables.account).where(frozen).values(frozen_at=datetime(2030, 1, 1, tzinfo=UTC)))
+        created = create_customer(client, account.headers)
+        assert not created["createdAt"].startswith("2030")
 
 
 def test_an_empty_token_turns_the_control_plane_off(database_url: str) -> None:
