@@ -54,8 +54,14 @@ def live_client_ids(tx: Connection, account_ids: Sequence[uuid.UUID]) -> dict[uu
     return found
 
 
-def exists(tx: Connection, account_id: uuid.UUID) -> bool:
-    return tx.execute(select(a.id).where(a.id == account_id)).first() is not None
+def exists(tx: Connection, account_id: uuid.UUID, *, lock: bool = False) -> bool:
+    """Does the account exist? `lock`: and hold its row until the transaction ends (on
+    PostgreSQL; SQLite's writers take turns anyway). `FOR NO KEY UPDATE`: rows that refer
+    to the account are not held up."""
+    query = select(a.id).where(a.id == account_id)
+    if lock:
+        query = query.with_for_update(key_share=True)
+    return tx.execute(query).first() is not None
 
 
 def lock(tx: Connection, account_id: uuid.UUID) -> int | None:

@@ -34,16 +34,6 @@ _COLUMNS = (f.id, f.method, f.path, f.status, f.remaining, f.probability, f.retr
 _OLDEST_FIRST = (f.created_at, f.id)
 
 
-def account_exists(tx: Connection, account_id: uuid.UUID, *, lock: bool = False) -> bool:
-    """Does the account exist? `lock`: and hold its row until the transaction ends (on
-    PostgreSQL; SQLite's writers take turns anyway), so an account's writes to its own
-    rules take turns. `FOR NO KEY UPDATE`: rows that refer to the account are not held up."""
-    query = select(tables.account.c.id).where(tables.account.c.id == account_id)
-    if lock:
-        query = query.with_for_update(key_share=True)
-    return tx.execute(query).first() is not None
-
-
 def count_rules(tx: Connection, account_id: uuid.UUID) -> int:
     query = select(func.count()).select_from(tables.sandbox_fault).where(f.account_id == account_id)
     return int(tx.execute(query).scalar_one())

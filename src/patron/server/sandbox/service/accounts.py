@@ -49,10 +49,12 @@ def list_page(tx: Connection, *, limit: int, after: str | None) -> wire.AccountL
     )
 
 
-def found(tx: Connection, account_id: str) -> uuid.UUID:
-    """The account named in a path; a malformed or unknown id is `NotFound`."""
+def found(tx: Connection, account_id: str, *, lock: bool = False) -> uuid.UUID:
+    """The account named in a path; a malformed or unknown id is `NotFound`. `lock`: and
+    its row held to the end of the transaction, so the account's changes to its own sandbox
+    rows (its fault rules) take turns."""
     ident = validation.parse_id(account_id, "account")
-    if not repository.exists(tx, ident):
+    if not repository.exists(tx, ident, lock=lock):
         raise NotFound("account", account_id)
     return ident
 

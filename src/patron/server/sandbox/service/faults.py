@@ -13,11 +13,12 @@ from typing import cast
 
 from sqlalchemy import Connection
 
-from patron.server import clock
+from patron.server import clock, validation
 from patron.server.db.snapshot import Snapshot
 from patron.server.errors import InvalidInput, NotFound
 from patron.server.sandbox.repository import faults as repository
 from patron.server.sandbox.repository.faults import Rule
+from patron.server.sandbox.service import accounts
 from patron.wire.sandbox import faults as wire
 
 MAX_RULES = 100
@@ -26,26 +27,10 @@ PREFIX = "/api/"
 _NOT_IN_A_PATH = re.compile(r"[\s?#\x00-\x1f\x7f]")
 
 
-def parse_id(kind: str, text: str) -> uuid.UUID:
-    """An id from a path: a malformed one names nothing, so it is not found."""
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise NotFound(kind, text) from None
-
-
-def known_account(tx: Connection, text: str, *, lock: bool = False) -> uuid.UUID:
-    """The account named in the path, or NotFound."""
-    account_id = parse_id("account", text)
-    if not repository.account_exists(tx, account_id, lock=lock):
-        raise NotFound("account", text)
-    return account_id
-
-
 def create(tx: Connection, account: str, rule: wire.FaultRule) -> wire.Fault:
     _check(rule)
     # The account's row held: two creates at the cap cannot both pass it.
-    account_id = known_account(tx, account, lock=True)
+    account_id = accounts.found(tx, account, lock=True)
     if repository.count_rules(tx, account_id) >= MAX_RULES:
         raise InvalidInput("faults", f"the account holds {MAX_RULES} rules already: delete some first")
     stored = Rule(
@@ -76,18 +61,18 @@ def _check(rule: wire.FaultRule) -> None:
 
 
 def list_faults(tx: Connection, account: str) -> wire.FaultList:
-    account_id = known_account(tx, account)
+    account_id = accounts.found(tx, account)
     return wire.FaultList(items=[to_wire(rule) for rule in repository.list_rules(tx, account_id)])
 
 
 def delete(tx: Connection, account: str, fault: str) -> None:
-    account_id = known_account(tx, account)
-    if not repository.delete_rule(tx, account_id, parse_id("fault", fault)):
+    account_id = accounts.found(tx, account)
+    if not repository.delete_rule(tx, account_id, validation.parse_id(fault, "fault")):
         raise NotFound("fault", fault)
 
 
 def delete_all(tx: Connection, account: str) -> None:
-    repository.delete_rules(tx, known_account(tx, account))
+    repository.delete_rules(tx, accounts.found(tx, account))
 
 
 def to_wire(rule: Rule) -> wire.Fault:

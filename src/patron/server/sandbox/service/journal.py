@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from patron.server import clock
 from patron.server.sandbox.repository import journal as repository
-from patron.server.sandbox.service import faults
+from patron.server.sandbox.service import accounts
 from patron.wire.sandbox import journal as wire
 
 KEEP = 1000
@@ -87,7 +87,7 @@ def _clean(text: str) -> str:
 
 
 def recent(tx: Connection, account: str, limit: int) -> wire.JournalPage:
-    account_id = faults.known_account(tx, account)
+    account_id = accounts.found(tx, account)
     return wire.JournalPage(items=[_to_wire(entry) for entry in repository.newest(tx, account_id, limit)])
 
 
