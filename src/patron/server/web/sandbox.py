@@ -31,6 +31,7 @@ from patron.server.auth import Principal
 from patron.server.db.engine import Database
 from patron.server.db.snapshot import Snapshot
 from patron.server.errors import InvalidInput, PatronError
+from patron.server.exchange import Exchange
 from patron.server.web import errors, observe
 from patron.wire.sandbox.faults import MAX_DELAY_MS
 
@@ -57,26 +58,6 @@ class Fault:
     delay_ms: int | None
     retry_after: int | None
     counted: bool
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One request of an account as the edge saw it, for the journal: its bodies' first
-    `Hooks.max_body` bytes and their whole sizes."""
-
-    account_id: uuid.UUID
-    id: uuid.UUID
-    at: datetime
-    request_id: str
-    method: str
-    path: str
-    query: str
-    status: int
-    duration_ms: float
-    request_body: bytes
-    request_size: int
-    response_body: bytes
-    response_size: int
 
 
 class Hooks(Protocol):

@@ -9,6 +9,7 @@ import uuid
 from sqlalchemy import Connection
 
 from patron.server.db.snapshot import Snapshot
+from patron.server.exchange import Exchange
 from patron.server.sandbox.service import faults, journal
 from patron.server.web import sandbox
 
@@ -30,18 +31,5 @@ class Hooks:
     def spend(self, tx: Connection, account_id: uuid.UUID, fault_id: uuid.UUID) -> bool:
         return faults.spend(tx, account_id, fault_id)
 
-    def record(self, tx: Connection, exchange: sandbox.Exchange) -> None:
-        seen = journal.Exchange(
-            account_id=exchange.account_id,
-            id=exchange.id,
-            at=exchange.at,
-            request_id=exchange.request_id,
-            method=exchange.method,
-            path=exchange.path,
-            query=exchange.query,
-            status=exchange.status,
-            duration_ms=exchange.duration_ms,
-            request=journal.Body(exchange.request_body, exchange.request_size),
-            response=journal.Body(exchange.response_body, exchange.response_size),
-        )
-        journal.record(tx, seen, trim=self._trimmer.due(exchange.account_id))
+    def record(self, tx: Connection, exchange: Exchange) -> None:
+        journal.record(tx, exchange, trim=self._trimmer.due(exchange.account_id))

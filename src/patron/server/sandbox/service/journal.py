@@ -7,11 +7,11 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Connection
 
 from patron.server import clock
+from patron.server.exchange import Exchange
 from patron.server.sandbox.repository import journal as repository
 from patron.server.sandbox.service import accounts
 from patron.wire.sandbox import journal as wire
@@ -44,23 +44,6 @@ class Body:
         return shown + CUT.format(kept=len(self.head), size=self.size) if self.size > len(self.head) else shown
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request of an account, as the edge saw it."""
-
-    account_id: uuid.UUID
-    id: uuid.UUID
-    at: datetime
-    request_id: str
-    method: str
-    path: str
-    query: str
-    status: int
-    duration_ms: float
-    request: Body
-    response: Body
-
-
 def record(tx: Connection, exchange: Exchange, *, trim: bool) -> None:
     """Journal `exchange`, in a transaction of its own (a journal entry is worth less than
     the wait for the disk); `trim`: and let the account's oldest entries go past `KEEP`."""
@@ -74,8 +57,8 @@ def record(tx: Connection, exchange: Exchange, *, trim: bool) -> None:
         query=_clean(exchange.query),
         status=exchange.status,
         duration_ms=round(exchange.duration_ms, 3),
-        request_body=exchange.request.text(),
-        response_body=exchange.response.text(),
+        request_body=Body(exchange.request_body, exchange.request_size).text(),
+        response_body=Body(exchange.response_body, exchange.response_size).text(),
     )
     repository.insert_entry(tx, exchange.account_id, entry)
     if trim:
