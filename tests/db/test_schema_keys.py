@@ -9,8 +9,9 @@ from patron.server.db.engine import make_engine
 # `accounts` is keyed by the account id itself.
 EXEMPT = {"accounts", "alembic_version"}
 # A client id is global by nature: authentication starts from it before any account is known
-# (an operator may choose one, so it need not begin with its account's id).
-GLOBAL_KEYS = {"uq_credentials_client_id"}
+# (an operator may choose one, so it need not begin with its account's id). The
+# dispatchers claim due webhook deliveries across accounts (docs/webhooks.md).
+GLOBAL_KEYS = {"uq_credentials_client_id", "ix_webhook_deliveries_due"}
 
 
 def test_every_primary_key_unique_constraint_and_index_starts_with_account_id(database_url: str) -> None:

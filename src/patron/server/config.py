@@ -23,6 +23,38 @@ def _bool(value: str) -> bool:
     raise ValueError(f"not a boolean: {value!r}")
 
 
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: str) -> float:
+    """`250ms`, `5s`, `5m`, `2h`, `3d` or a bare number of seconds -> seconds."""
+    text = value.strip().lower()
+    for unit in sorted(_UNITS, key=len, reverse=True):
+        if text.endswith(unit) and text[: -len(unit)].strip():
+            number = text[: -len(unit)].strip()
+            break
+    else:
+        number, unit = text, "s"
+    try:
+        seconds = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ValueError(f"not a duration: {value!r} (e.g. `5s`, `5m`, `2h`)") from None
+    if seconds < 0 or seconds != seconds:
+        raise ValueError(f"not a duration: {value!r} (e.g. `5s`, `5m`, `2h`)")
+    return seconds
+
+
+def parse_schedule(value: str) -> tuple[float, ...]:
+    """`0,5s,5m` -> the delay before each attempt, in seconds (the first is usually 0)."""
+    steps = tuple(parse_duration(step) for step in value.split(",") if step.strip())
+    if not steps:
+        raise ValueError(f"not a retry schedule: {value!r} (e.g. `0,5s,5m,30m`)")
+    return steps
+
+
+DEFAULT_RETRY_SCHEDULE = "0,5s,5m,30m,2h,5h,10h,14h,20h,24h"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything patron can be configured with (environment variables in brackets)."""
@@ -61,6 +93,23 @@ class Settings:
     id_seed: int | None = None
     """Mint ids from a generator seeded with this number, so a script run twice against a
     fresh sandbox with a frozen clock makes the same ids; one worker only [PATRON_ID_SEED]."""
+    webhooks: bool = True
+    """Send webhook deliveries; off, events and deliveries are still recorded (and can be
+    read and flushed under `/_patron/`), nothing is sent on its own [PATRON_WEBHOOKS]."""
+    webhook_retry_schedule: tuple[float, ...] = field(default_factory=lambda: parse_schedule(DEFAULT_RETRY_SCHEDULE))
+    """The delay before each attempt of a delivery, ±10% jitter: 10 attempts over about
+    three days by default; `0,1s,2s` suits tests [PATRON_WEBHOOK_RETRY_SCHEDULE]."""
+    webhook_timeout: float = 10.0
+    """Seconds a receiver has to answer an attempt (5 s at most to connect)
+    [PATRON_WEBHOOK_TIMEOUT]."""
+    webhook_allow_private: bool = True
+    """Deliver to loopback, link-local and private addresses (a local sandbox needs it);
+    `false` for production, checked after DNS resolution [PATRON_WEBHOOK_ALLOW_PRIVATE]."""
+    webhook_standard_headers: bool = True
+    """Send the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`,
+    `webhook-signature`) beside `Sequence-Signature` [PATRON_WEBHOOK_STANDARD_HEADERS]."""
+    event_retention: float = 30 * 86400.0
+    """How long events and their deliveries are kept, e.g. `30d` [PATRON_EVENT_RETENTION]."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -69,8 +118,21 @@ class Settings:
         values: dict[str, object] = {}
         if "PATRON_DATABASE_URL" in source:
             values["database_url"] = source["PATRON_DATABASE_URL"]
-        if "PATRON_BOOTSTRAP" in source:
-            values["bootstrap"] = _bool(source["PATRON_BOOTSTRAP"])
+        for name, var in (
+            ("bootstrap", "PATRON_BOOTSTRAP"),
+            ("webhooks", "PATRON_WEBHOOKS"),
+            ("webhook_allow_private", "PATRON_WEBHOOK_ALLOW_PRIVATE"),
+            ("webhook_standard_headers", "PATRON_WEBHOOK_STANDARD_HEADERS"),
+        ):
+            if var in source:
+                values[name] = _bool(source[var])
+        for name, var, parse in (
+            ("webhook_retry_schedule", "PATRON_WEBHOOK_RETRY_SCHEDULE", parse_schedule),
+            ("webhook_timeout", "PATRON_WEBHOOK_TIMEOUT", parse_duration),
+            ("event_retention", "PATRON_EVENT_RETENTION", parse_duration),
+        ):
+            if var in source:
+                values[name] = parse(source[var])
         for name, var, kind in (
             ("pool_size", "PATRON_POOL_SIZE", int),
             ("pool_timeout", "PATRON_POOL_TIMEOUT", float),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     ForeignKeyConstraint,
@@ -280,7 +281,118 @@ sandbox_request = Table(
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
 )
 
+# Webhooks (docs/webhooks.md): Sequence's notification policies, and the transactional
+# outbox: an event and its deliveries are written in the transaction of the change that
+# caused them, and each worker's dispatcher sends the deliveries and records every attempt.
+notification_policy = Table(
+    "notification_policies",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("name", String(VALUE), nullable=False),
+    Column("channel", String(16), nullable=False),
+    # URLs (WEBHOOK) or email addresses (EMAIL), in the order they were added.
+    Column("recipients", JSONDocument, nullable=False),
+    # NULL: the policy matches every type; [] matches none.
+    Column("notification_types", JSONDocument),
+    Column("webhook_secret", String(VALUE)),
+    Column("created_at", UTCDateTime, nullable=False),
+    # A deleted policy stays, so its deliveries' history still names it; the API hides it.
+    Column("deleted_at", UTCDateTime),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    Index(None, "account_id", "created_at", "id"),
+)
+
+# The digest of each customer as last announced (the 2024-07-30 `Customer` as
+# `GET /customers/{id}` renders it): a write fires an event for a customer only when its
+# representation changed (docs/webhooks.md).
+announced_customer = Table(
+    "announced_customers",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("digest", LargeBinary(32)),
+    PrimaryKeyConstraint("account_id", "customer_id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+webhook_event = Table(
+    "webhook_events",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("notification_type", String(64), nullable=False),
+    Column("resource_type", String(64), nullable=False),
+    Column("resource_id", Uuid, nullable=False),
+    # The envelope exactly as sent, every attempt and every redelivery the same bytes.
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    Index(None, "account_id", "resource_id", "id"),
+    Index(None, "account_id", "created_at", "id"),
+)
+
+webhook_delivery = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    # No reference: a policy's deliveries outlive it, and a restore may replace the policy.
+    Column("policy_id", Uuid, nullable=False),
+    Column("recipient", String(2048), nullable=False),
+    Column("channel", String(16), nullable=False),
+    # pending, succeeded, failed, cancelled or skipped (an EMAIL recipient: never sent).
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    # When the next attempt is due, by the account's clock (its test clock when frozen).
+    Column("next_attempt_at", UTCDateTime),
+    # Held by the dispatcher sending it until then (wall clock); an expired lease is taken again.
+    Column("lease_until", UTCDateTime),
+    Column("lease_token", Uuid),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("redelivery", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id", "event_id"], ["webhook_events.account_id", "webhook_events.id"]),
+    Index(None, "account_id", "event_id"),
+    Index(None, "account_id", "policy_id", "status"),
+    # The dispatchers' claim, across accounts: the pending deliveries by due time.
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+)
+
+webhook_attempt = Table(
+    "webhook_attempts",
+    metadata,
+    Column("account_id", Uuid, nullable=False),
+    Column("delivery_id", Uuid, nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    # The `t` of `Sequence-Signature`: Unix milliseconds by the account's clock.
+    Column("signed_at_ms", BigInteger, nullable=False),
+    Column("request_headers", JSONDocument, nullable=False),
+    Column("status_code", Integer),
+    Column("response_headers", JSONDocument),
+    # The first 4 KiB of the receiver's answer.
+    Column("response_excerpt", Text),
+    Column("duration_ms", Float, nullable=False),
+    Column("error", Text),
+    PrimaryKeyConstraint("account_id", "delivery_id", "number"),
+    ForeignKeyConstraint(["account_id", "delivery_id"], ["webhook_deliveries.account_id", "webhook_deliveries.id"]),
+)
+
 ACCOUNT_DATA = (
+    announced_customer,
+    notification_policy,
     organization_member,
     organization,
     custom_property,
@@ -289,5 +401,10 @@ ACCOUNT_DATA = (
     customer,
     customer_count,
 )
-"""The tables holding an account's customer registry, each before the tables it refers to
-(delete in this order, insert in the reverse): what a reset removes and a snapshot keeps."""
+"""The tables holding an account's customer registry and its notification policies, each
+before the tables it refers to (delete in this order, insert in the reverse): what a reset
+removes and a snapshot keeps."""
+
+WEBHOOK_LOG = (webhook_attempt, webhook_delivery, webhook_event)
+"""The outbox and its history (each before the tables it refers to): a reset removes it, a
+snapshot does not keep it."""

@@ -21,9 +21,11 @@ RESET: tuple[Table, ...] = (
     tables.idempotency_key,
     tables.sandbox_fault,
     tables.sandbox_request,
+    *tables.WEBHOOK_LOG,
 )
-"""What a reset removes: the registry, the idempotency keys, the faults and the journal
-(each before the tables it refers to); credentials and snapshots stay."""
+"""What a reset removes: the registry and the notification policies, the idempotency keys,
+the faults, the journal and the webhook events with their deliveries (each before the
+tables it refers to); credentials and snapshots stay."""
 
 
 class ListedAccount(NamedTuple):

@@ -1,0 +1,1 @@
+"""Sequence's notification policies: which events reach which recipients (docs/webhooks.md)."""

@@ -1,0 +1,1 @@
+"""repository of webhooks (docs/webhooks.md)."""

@@ -1,0 +1,1 @@
+"""routes of webhooks (docs/webhooks.md)."""
