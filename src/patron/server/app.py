@@ -26,6 +26,7 @@ from patron.server.web.errors import EXCEPTION_HANDLERS
 from patron.server.web.guard import guard
 from patron.server.web.observe import observed
 from patron.server.web.ratelimit import Limiter
+from patron.server.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 from patron.wire import API_VERSION
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -66,8 +67,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     control = sandbox.Control(settings.admin_token, database, sandbox_edge.Hooks()) if settings.admin_token else None
     # The operator's control plane exists only when an admin token is set (docs/sandbox.md);
     # it has its own OpenAPI document, `/_patron/openapi.json`: never in Sequence's.
-    routes = [*SANDBOX_ROUTES, control_document.openapi_document]
-    operated = [Router(path="/_patron", route_handlers=routes, include_in_schema=False)] if control is not None else []
+    controls = [*SANDBOX_ROUTES, control_document.openapi_document] if control is not None else []
+    # The account's webhook tools are served with or without the control plane.
+    patron_routes = Router(path="/_patron", route_handlers=[*controls, *WEBHOOK_ROUTES], include_in_schema=False)
     api = Router(
         path="/api",
         route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES],
@@ -88,7 +90,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         use_handler_docstrings=False,
     )
     app = Litestar(
-        route_handlers=[api, *operated, livez, readyz, metrics_exposition, openapi_document],
+        route_handlers=[api, patron_routes, livez, readyz, metrics_exposition, openapi_document],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[edge_middleware(database, Limiter(settings), control), guard],
         before_send=[stamp_response],

@@ -5,8 +5,9 @@ way in, echoed on every response), HTTP Basic authentication and the rate limits
 Under `/_patron/` (the sandbox's control plane, docs/sandbox.md) two roles meet, kept apart
 here: the operator (`/_patron/accounts...`, a bearer admin token) and an account (every
 other `/_patron/` path, its own Basic credentials, like `/api`). Without an admin token
-the control plane is off: its paths are left to routing (a 404), `/api` requests run with
-no sandbox behaviour and ignore any test clock."""
+the control plane is off: the operator's paths are left to routing (a 404), `/api`
+requests run with no sandbox behaviour and ignore any test clock; an account's own
+`/_patron/` paths (its webhook log, docs/webhooks.md) still take its credentials."""
 
 from __future__ import annotations
 
@@ -28,7 +29,6 @@ from patron.server.web.ratelimit import Limiter, Verdict
 from patron.wire import API_VERSION
 
 _PUBLIC = ("/livez", "/readyz", "/metrics", "/api/openapi.json", "/api/docs", "/_patron/openapi.json")
-_CONTROL = "/_patron/"
 _OPERATOR = "/_patron/accounts"
 _VERSION_HEADER = b"sequence-version"
 _UNKNOWN_VERSION = "No matching API version found. Please make sure the specified API version is valid."
@@ -103,7 +103,7 @@ def edge_middleware(database: Database, limiter: Limiter, control: sandbox.Contr
                 await app(scope, receive, send)
                 return
             path: str = scope["path"]
-            if path.startswith(_PUBLIC) or (control is None and path.startswith(_CONTROL)):
+            if path.startswith(_PUBLIC) or (control is None and _is_operator(path)):
                 await app(scope, receive, send)
                 return
             if control is not None and _is_operator(path):

@@ -1,1 +1,9 @@
-"""routes of webhooks (docs/webhooks.md)."""
+"""The account's webhook tools under `/_patron/` (docs/webhooks.md): the event log, the
+delivery log, redelivery and flush. Authenticated with the account's own Basic credentials,
+served whether or not the sandbox's control plane is on; never part of Sequence's API."""
+
+from __future__ import annotations
+
+from litestar.handlers import HTTPRouteHandler
+
+ROUTES: list[HTTPRouteHandler] = []
