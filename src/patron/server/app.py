@@ -14,6 +14,7 @@ from patron.server import clock
 from patron.server.aliases.routes import ROUTES as ALIAS_ROUTES
 from patron.server.config import Settings
 from patron.server.contacts.routes import ROUTES as CONTACT_ROUTES
+from patron.server.customers import service as customer_service
 from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, open_database
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
@@ -106,4 +107,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     metrics.watch_pool(database.engine, "main")
     app.state.database = database
     app.state.settings = settings
+    app.state.announce = customer_service.announce
     return app

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from patron.server import caps, clock, validation
+from patron.server import caps, changes, clock, validation
 from patron.server.auth import Principal
 from patron.server.contacts import repository
 from patron.server.contacts.repository import ContactRow
@@ -161,11 +161,13 @@ def list_for(tx: Connection, who: Principal, customer_id: str, *, include_archiv
 
 # Creates, updates and archives lock the customer's row first (`directory.lock_in_path`):
 # each decides the PRIMARY rule (and the cap) on the customer's contacts as they stand, so
-# two racing archives of the last two PRIMARY contacts cannot both pass.
+# two racing archives of the last two PRIMARY contacts cannot both pass. Each notes the
+# customer, whose `contacts` it may change (`changes`: a webhook when it did).
 
 
 def create(tx: Connection, who: Principal, customer_id: str, request: wire.ContactRequest) -> wire.Contact:
     ident = directory.lock_in_path(tx, who, customer_id)
+    changes.touched([ident])
     name, email, preference = _clean(request, "contact")
     _refuse_too_many(tx, who, ident, "contacts", adding=1)
     check_rule([*_live_preferences(tx, who, ident), preference], "billingPreference")
@@ -178,6 +180,7 @@ def update(
     tx: Connection, who: Principal, customer_id: str, contact_id: str, request: wire.ContactRequest
 ) -> wire.Contact:
     ident = directory.lock_in_path(tx, who, customer_id)
+    changes.touched([ident])
     row = _contact(tx, who, ident, contact_id)
     name, email, preference = _clean(request, "contact")
     if row.archived_at is None:
@@ -190,6 +193,7 @@ def update(
 
 def archive(tx: Connection, who: Principal, customer_id: str, contact_id: str) -> wire.Contact:
     ident = directory.lock_in_path(tx, who, customer_id)
+    changes.touched([ident])
     row = _contact(tx, who, ident, contact_id)
     if row.archived_at is None:
         check_rule(_live_preferences(tx, who, ident, without=row.id), "billingPreference")

@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+import msgspec
 from sqlalchemy import Connection
 
-from patron.server import clock, validation
+from patron.server import changes, clock, validation
 from patron.server.aliases import service as aliases
 from patron.server.auth import Principal
 from patron.server.contacts import service as contacts
@@ -21,7 +22,9 @@ from patron.server.db.snapshot import Snapshot
 from patron.server.directory import service as directory
 from patron.server.errors import NotFound
 from patron.server.organizations import service as organizations
+from patron.server.webhooks.service import outbox
 from patron.wire import models as wire
+from patron.wire.enums import NotificationType
 
 Prepared = rules.Prepared
 """A request checked against every rule that needs no database (what `insert` stores)."""
@@ -35,6 +38,7 @@ def prepare(request: wire.CreateOrUpdateCustomerRequest) -> Prepared:
 def create(tx: Connection, who: Principal, request: wire.CreateOrUpdateCustomerRequest) -> wire.Customer:
     customer_id = insert(tx, who, request, rules.prepare(request), count=False)
     created = get(tx, who, str(customer_id))
+    changes.created(created)
     # Last: the account's counter row stays locked from here to commit, and every create of
     # the account waits for that lock (on PostgreSQL; SQLite has one writer anyway).
     records.bump_counts(tx, who.account_id, live=1, total=1)
@@ -102,15 +106,18 @@ def update(
     prepared = rules.prepare(request)
     now = clock.utc_now()
     links = rules.integration_links(request, now, row.integration_ids)
-    changes = {
+    stored = {
         **prepared.values,
         "status": prepared.status or row.status,
         "integration_ids": links if links is not None else row.integration_ids,
         "parent_id": prepared.parent_id,
         "updated_at": now,
     }
-    records.update_customer(tx, who.account_id, row.id, changes)
+    records.update_customer(tx, who.account_id, row.id, stored)
     _store_related(tx, who, row.id, prepared, previous_parent_id=row.parent_id)
+    changes.touched([row.id])
+    if stored["legal_name"] != row.legal_name:
+        changes.renamed(row.id)
     return get(tx, who, str(row.id))
 
 
@@ -121,7 +128,38 @@ def archive(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
     archived = records.archive_customer(tx, who.account_id, ident, clock.utc_now())
     if archived:
         records.bump_counts(tx, who.account_id, live=-archived, total=0)
+        changes.archived(ident)
     return get(tx, who, customer_id)
+
+
+def announce(tx: Connection, who: Principal, noted: changes.Noted) -> bool:
+    """Record a webhook event for every customer whose representation the write changed
+    (docs/webhooks.md): the customers it noted, the people of the organizations whose members
+    changed, and those sharing an organization with a renamed customer. True when the outbox
+    has deliveries to send once the write commits."""
+    if not noted:
+        return False
+    ids = set(noted.created) | noted.archived | noted.touched
+    ids |= organizations.people(tx, who.account_id, sorted(noted.organizations))
+    ids |= organizations.peers(tx, who.account_id, sorted(noted.renamed))
+    held = outbox.hold(tx, who.account_id, ids)
+    # Rendered under the lock `hold` took; a new customer as its write rendered it.
+    rendered = dict(noted.created)
+    rows = records.get_many(tx, who.account_id, sorted(ids - set(rendered)))
+    rendered.update((row.id, customer) for row, customer in zip(rows, full(tx, who.account_id, rows), strict=True))
+    found = [outbox.Change(i, _event_type(i, noted), _ENCODER.encode(c)) for i, c in sorted(rendered.items())]
+    return outbox.record(tx, who.account_id, found, held)
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _event_type(customer_id: uuid.UUID, noted: changes.Noted) -> NotificationType:
+    if customer_id in noted.created:
+        return NotificationType.CUSTOMER_CREATED
+    if customer_id in noted.archived:
+        return NotificationType.CUSTOMER_ARCHIVED
+    return NotificationType.CUSTOMER_UPDATED
 
 
 def get(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:

@@ -312,7 +312,7 @@ announced_customer = Table(
     metadata,
     Column("account_id", Uuid, nullable=False),
     Column("customer_id", Uuid, nullable=False),
-    Column("digest", LargeBinary(32)),
+    Column("digest", String(32)),
     PrimaryKeyConstraint("account_id", "customer_id"),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
 )

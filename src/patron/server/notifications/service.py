@@ -7,7 +7,8 @@ import uuid
 from sqlalchemy import Connection
 
 from patron.server.notifications import repository
-from patron.server.notifications.repository import Target
+
+Target = repository.Target
 
 
 def targets(tx: Connection, account_id: uuid.UUID, notification_type: str) -> list[Target]:

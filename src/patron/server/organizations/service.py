@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection
 
-from patron.server import caps, clock, validation
+from patron.server import caps, changes, clock, validation
 from patron.server.auth import Principal
 from patron.server.directory import service as directory
 from patron.server.errors import Conflict, InvalidInput, NotFound
@@ -59,6 +59,7 @@ def create(tx: Connection, who: Principal, request: wire.CustomerOrganizationReq
     if not stored:
         raise Conflict(f"customer {owner_id} already owns an organization")
     repository.add_members(tx, who.account_id, organization_id, members)
+    changes.organization(organization_id)
     return render(tx, who.account_id, [organization_id])[organization_id]
 
 
@@ -69,6 +70,7 @@ def add_members(
     new = [i for i in wanted if i not in current]
     _refuse_too_many(len(current) + len(new), "customerIds")
     repository.add_members(tx, who.account_id, org_id, new)
+    changes.organization(org_id)
     return render(tx, who.account_id, [org_id])[org_id]
 
 
@@ -79,6 +81,8 @@ def replace_members(
     _refuse_too_many(len(wanted), "customerIds")
     repository.remove_members(tx, who.account_id, org_id, current)
     repository.add_members(tx, who.account_id, org_id, wanted)
+    changes.touched(current)
+    changes.organization(org_id)
     return render(tx, who.account_id, [org_id])[org_id]
 
 
@@ -123,8 +127,10 @@ def move_to_parent(
         repository.lock(tx, who.account_id, org_id)
     if previous is not None:
         repository.remove_members(tx, who.account_id, previous, [customer_id])
+        changes.organization(previous)
     if target is not None and repository.add_members(tx, who.account_id, target, [customer_id]):
         _refuse_too_many(repository.count_members(tx, who.account_id, target), "parentId")
+        changes.organization(target)
 
 
 def _refuse_as_parent(tx: Connection, who: Principal, customer_id: uuid.UUID, parent_id: uuid.UUID) -> None:
@@ -191,3 +197,19 @@ def of_customers(
     for row in sorted(links, key=lambda r: (r.owner_id != r.customer_id, str(r.id))):
         result[row.customer_id].append(rendered[row.id])
     return result
+
+
+def people(tx: Connection, account_id: uuid.UUID, organization_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """The owners and members of these organizations."""
+    found = {row.customer_id for row in repository.members_of(tx, account_id, organization_ids)}
+    for org_id in organization_ids:
+        row = repository.get(tx, account_id, org_id)
+        if row is not None:
+            found.add(row.owner_id)
+    return found
+
+
+def peers(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Everyone sharing an organization with one of these customers (themselves included)."""
+    links = repository.touching(tx, account_id, customer_ids) if customer_ids else []
+    return people(tx, account_id, sorted({link.id for link in links})) | set(customer_ids)

@@ -8,7 +8,9 @@ service never commits):
   slow statement never holds up the event loop. `write` is also where every POST and PUT
   honours `Idempotency-Key` (`idempotency.run_once`, in the write's own transaction): it
   answers with the bytes that mechanism encoded, so a first answer and its replays are the
-  same bytes, and `operation` documents the header on every POST and PUT;
+  same bytes, and `operation` documents the header on every POST and PUT. And where a
+  write's webhook events are recorded, in its transaction (`changes`, `Announce`),
+  and the dispatcher woken once it commits;
 - `read_inline`: a read transaction on the event loop, for reads an index bounds to a
   millisecond or two (a page of customers in sort order): threads taking turns on the GIL
   served half as many such pages per second;
@@ -38,6 +40,7 @@ from litestar.openapi.spec import Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 from sqlalchemy import Connection
 
+from patron.server import changes
 from patron.server.auth import Principal
 from patron.server.db.engine import Database
 from patron.server.db.snapshot import Snapshot
@@ -47,6 +50,9 @@ from patron.wire import models as wire
 P = ParamSpec("P")
 T = TypeVar("T")
 Call = Callable[Concatenate[Connection, Principal, P], T]
+Announce = Callable[[Connection, Principal, changes.Noted], bool]
+"""Records a write's webhook events (`customers.service.announce`, which `app.py` sets as
+`app.state.announce`: the web layer imports no resource); True when deliveries wait."""
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 Http = Request[Any, Any, Any]
 """The request a route receives."""
@@ -205,17 +211,30 @@ async def write(request: Http, call: Call[P, msgspec.Struct], *args: P.args, **k
     db, who = database(request), caller(request)
     status = request.route_handler.status_code
     keyed = await _keyed(request)
+    announce: Announce = request.app.state.announce
 
-    def work() -> idempotency.Outcome:
-        with db.write() as tx:
-            return idempotency.run_once(tx, who, keyed, status, lambda tx, who: call(tx, who, *args, **kwargs))
+    def work() -> tuple[idempotency.Outcome, bool]:
+        with changes.noting() as noted, db.write() as tx:
+            outcome = idempotency.run_once(tx, who, keyed, status, lambda tx, who: call(tx, who, *args, **kwargs))
+            # Before the commit, in the write's transaction: its webhook events (a replay did nothing).
+            queued = announce(tx, who, noted)
+        return outcome, queued
 
-    outcome = await run_sync(work)
+    outcome, queued = await run_sync(work)
+    if queued:
+        wake(request)
     headers = _REPLAYED if outcome.replayed else None
     return Response(outcome.body, status_code=outcome.status, media_type=MediaType.JSON, headers=headers)
 
 
 _REPLAYED = {"Idempotent-Replayed": "true"}
+
+
+def wake(request: Http) -> None:
+    """Tell this worker's webhook dispatcher that deliveries are waiting (committed)."""
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if dispatcher is not None:
+        dispatcher.wake()
 
 
 async def _keyed(request: Http) -> idempotency.Keyed | None:

@@ -25,7 +25,7 @@ def upgrade() -> None:
         "announced_customers",
         sa.Column("account_id", sa.Uuid(), nullable=False),
         sa.Column("customer_id", sa.Uuid(), nullable=False),
-        sa.Column("digest", sa.LargeBinary(length=32), nullable=True),
+        sa.Column("digest", sa.String(length=32), nullable=True),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_announced_customers_account_id_accounts")
         ),
