@@ -362,3 +362,36 @@ class TestAliasRules:
             json.loads(line)["reason"] for line in (tmp_path / "b.jsonl.rejected.jsonl").read_text().splitlines()
         ]
         assert all("another customer's id" in reason for reason in reasons)
+
+
+class TestImportEvents:
+    """An import records no webhook event unless asked (docs/webhooks.md)."""
+
+    def events(self, database_url: str) -> list[tuple[str, str]]:
+        from sqlalchemy import select
+
+        from patron.server.db import tables
+        from patron.server.db.engine import make_engine
+
+        engine = make_engine(database_url)
+        with engine.connect() as tx:
+            e = tables.webhook_event.c
+            rows = tx.execute(select(e.notification_type, e.resource_id)).all()
+        engine.dispose()
+        return [(kind, str(resource)) for kind, resource in rows]
+
+    def test_an_import_fires_nothing_by_default(self, setup: tuple[str, str], tmp_path: Path) -> None:
+        database, account = setup
+        source = write_jsonl(tmp_path / "in.jsonl", [customer_body() for _ in range(3)])
+        run("import", "customers", str(source), "--account", account, "--database", database, "--quiet")
+        assert self.events(database) == []
+
+    def test_emit_events_records_one_created_per_customer(self, setup: tuple[str, str], tmp_path: Path) -> None:
+        database, account = setup
+        parent = customer_body(customerAliases=["parent"])
+        rows = [parent, customer_body(), customer_body()]
+        source = write_jsonl(tmp_path / "in.jsonl", rows)
+        args = ("--account", account, "--database", database, "--quiet", "--emit-events")
+        run("import", "customers", str(source), *args)
+        listed = api_get(database, account, "/api/customers")["items"]
+        assert sorted(self.events(database)) == sorted(("CUSTOMER_CREATED", c["id"]) for c in listed)

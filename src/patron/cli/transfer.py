@@ -19,8 +19,10 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from patron.cli import formats
 from patron.cli.common import AccountOption, DatabaseOption, err, fail, open_account
+from patron.server import changes
 from patron.server.auth import Principal
 from patron.server.customers import bulk, export
+from patron.server.customers import service as customer_service
 from patron.server.db import bulk as load
 from patron.server.db import maintenance
 from patron.server.db.engine import Database
@@ -113,6 +115,13 @@ def import_customers(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    emit_events: Annotated[
+        bool,
+        typer.Option(
+            "--emit-events",
+            help="Record a CUSTOMER_CREATED webhook event per customer (off: an import sends no webhooks).",
+        ),
+    ] = False,
 ) -> None:
     """Create customers from a file, validating every row like the API does.
 
@@ -133,7 +142,7 @@ def import_customers(
     )
     started = time.monotonic()
     with rejected_path.open("w", encoding="utf-8") as rejects, _meter(total_bytes, quiet=quiet) as update:
-        tally = _store_all(db, who, batches, rejects, update)
+        tally = _store_all(db, who, batches, rejects, update, emit_events=emit_events)
     maintenance.after_bulk_load(db.engine)
     _summarize(tally, time.monotonic() - started, rejected_path)
 
@@ -154,15 +163,24 @@ _Update = Callable[[int, int], None]
 
 
 def _store_all(
-    db: Database, who: Principal, batches: Iterator[tuple[int, bulk.Batch]], rejects: IO[str], update: _Update
+    db: Database,
+    who: Principal,
+    batches: Iterator[tuple[int, bulk.Batch]],
+    rejects: IO[str],
+    update: _Update,
+    *,
+    emit_events: bool,
 ) -> _Tally:
-    """Store each batch in a transaction of its own, writing its rejected rows to `rejects`."""
+    """Store each batch in a transaction of its own, writing its rejected rows to `rejects`;
+    `emit_events`: with the batch's webhook events, which a running server then sends."""
     loaders = bulk.loaders(db.engine.dialect.name)
     created = bulk.Created()
     tally = _Tally()
     for read, batch in batches:
-        with db.write() as tx:
+        with changes.noting() as noted, db.write() as tx:
             outcome = bulk.store(tx, who, batch, loaders, created=created)
+            if emit_events:
+                customer_service.announce(tx, who, noted)
         for line, reason, raw in outcome.rejected:
             rejects.write(formats.rejection(line, reason, raw))
         tally.made += outcome.created

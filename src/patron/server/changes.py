@@ -1,8 +1,9 @@
 """What a write changed, noted by the services as they go and announced before the write
 commits (docs/webhooks.md): the customers created, archived or otherwise touched, the
 organizations whose members changed and the customers renamed (their organizations show
-the name). The edge opens `noting()` around each API write; with no collector open (an
-import, a seed) noting does nothing, so those writes fire no webhook."""
+the name). The edge opens `noting()` around each API write (and `patron import
+--emit-events` around each batch); with no collector open (an import, a seed) noting does
+nothing, so those writes fire no webhook."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from patron.wire import models as wire
 class Noted:
     """The changes of one write; `queued` once the outbox has deliveries to send."""
 
-    created: dict[uuid.UUID, wire.Customer] = field(default_factory=dict)
+    created: set[uuid.UUID] = field(default_factory=set)
+    rendered: dict[uuid.UUID, wire.Customer] = field(default_factory=dict)
     archived: set[uuid.UUID] = field(default_factory=set)
     touched: set[uuid.UUID] = field(default_factory=set)
     organizations: set[uuid.UUID] = field(default_factory=set)
@@ -48,7 +50,14 @@ def created(customer: wire.Customer) -> None:
     """A new customer, as rendered once its write is complete (nobody else can see it yet,
     so that rendering is the one to announce)."""
     if (noted := _noted.get()) is not None:
-        noted.created[uuid.UUID(customer.id)] = customer
+        noted.created.add(uuid.UUID(customer.id))
+        noted.rendered[uuid.UUID(customer.id)] = customer
+
+
+def inserted(customer_ids: Iterable[uuid.UUID]) -> None:
+    """New customers stored without a rendering (an import's rows)."""
+    if (noted := _noted.get()) is not None:
+        noted.created.update(customer_ids)
 
 
 def archived(customer_id: uuid.UUID) -> None:

@@ -26,7 +26,7 @@ import msgspec
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from patron.server import clock
+from patron.server import changes, clock
 from patron.server.aliases import service as aliases
 from patron.server.auth import Principal
 from patron.server.customers import rules, service
@@ -249,6 +249,7 @@ def store(
             _insert_all(tx, who, simple, loaders)
         result.created += len(simple)
         created.add([(row.customer_id, row.line) for row in simple])
+        changes.inserted(uuid.UUID(row.customer_id) for row in simple)
     except IntegrityError:
         # Someone else took an alias meanwhile: fall back to one row at a time.
         _one_by_one(tx, who, simple, result, created)
@@ -295,6 +296,7 @@ def _one_by_one(tx: Connection, who: Principal, rows: Sequence[Staged], result: 
                 customer_id = service.insert(tx, who, request, rules.prepare(request))
             result.created += 1
             created.add([(customer_id.hex, row.line)])
+            changes.inserted([customer_id])
         except PatronError as exc:
             result.rejected.append(Rejection(row.line, exc.message, row.raw))
 

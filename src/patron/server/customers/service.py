@@ -139,12 +139,12 @@ def announce(tx: Connection, who: Principal, noted: changes.Noted) -> bool:
     has deliveries to send once the write commits."""
     if not noted:
         return False
-    ids = set(noted.created) | noted.archived | noted.touched
+    ids = noted.created | noted.archived | noted.touched
     ids |= organizations.people(tx, who.account_id, sorted(noted.organizations))
     ids |= organizations.peers(tx, who.account_id, sorted(noted.renamed))
     held = outbox.hold(tx, who.account_id, ids)
     # Rendered under the lock `hold` took; a new customer as its write rendered it.
-    rendered = dict(noted.created)
+    rendered = dict(noted.rendered)
     rows = records.get_many(tx, who.account_id, sorted(ids - set(rendered)))
     rendered.update((row.id, customer) for row, customer in zip(rows, full(tx, who.account_id, rows), strict=True))
     found = [outbox.Change(i, _event_type(i, noted), _ENCODER.encode(c)) for i, c in sorted(rendered.items())]
