@@ -17,6 +17,7 @@ from patron.server.contacts.routes import ROUTES as CONTACT_ROUTES
 from patron.server.customers import service as customer_service
 from patron.server.customers.routes import ROUTES as CUSTOMER_ROUTES
 from patron.server.db.engine import Database, open_database
+from patron.server.notifications.routes import ROUTES as NOTIFICATION_ROUTES
 from patron.server.organizations.routes import ROUTES as ORGANIZATION_ROUTES
 from patron.server.sandbox.routes import ROUTES as SANDBOX_ROUTES
 from patron.server.sandbox.routes import document as control_document
@@ -73,7 +74,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     patron_routes = Router(path="/_patron", route_handlers=[*controls, *WEBHOOK_ROUTES], include_in_schema=False)
     api = Router(
         path="/api",
-        route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES],
+        route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES, *NOTIFICATION_ROUTES],
         security=[{"basicAuth": []}],
     )
     openapi = OpenAPIConfig(

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
+import string
 import threading
 import time
 import uuid
@@ -119,6 +121,17 @@ def new_wall_id() -> uuid.UUID:
     seeded: for records of what happened (the request journal), not for an account's objects."""
     value = (time.time_ns() // 1_000_000) << 74 | int.from_bytes(os.urandom(10), "big") >> 6
     return uuid.UUID(int=_as_uuid7(value))
+
+
+_SECRET_ALPHABET = string.ascii_letters + string.digits
+_SECRET_LENGTH = 32
+
+
+def new_webhook_secret() -> str:
+    """A webhook policy's signing secret: `whsec_` and 32 letters or digits drawn with
+    `secrets` (about 190 bits; never pinned nor seeded). Every character is also base64, so
+    the secret works for Sequence's signature and the Standard Webhooks headers alike."""
+    return "whsec_" + "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(_SECRET_LENGTH))
 
 
 def new_request_id() -> str:

@@ -3,10 +3,35 @@ msgspec Structs; camelCase on the wire exactly as Sequence spells it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from patron.wire.enums import NotificationChannel, NotificationType
-from patron.wire.models import Pagination, Wire
+from patron.wire.models import MAX_VALUE, ErrorDetail, FieldError, Pagination, Wire
+
+# --- bounds on request bodies (docs/limits.md, docs/webhooks.md) ----------------------
+MAX_RECIPIENTS = 100
+"""Recipients of one policy (every policy response lists them all)."""
+MAX_RECIPIENT = 2048
+"""A recipient: a webhook URL of at most 2048 characters (an email address: at most 1000)."""
+MAX_TYPES = 100
+"""Items of a `notificationTypes` list in a request (duplicates are dropped: at most the 20 remain)."""
+MAX_SECRET = MAX_VALUE
+
+Name = Annotated[str, msgspec.Meta(max_length=MAX_VALUE)]
+Secret = Annotated[str, msgspec.Meta(max_length=MAX_SECRET)]
+Recipient = Annotated[str, msgspec.Meta(max_length=MAX_RECIPIENT)]
+Recipients = Annotated[
+    list[Recipient],
+    # The items' maximum stated again for patron's OpenAPI document, whose generator does
+    # not look inside a list.
+    msgspec.Meta(
+        max_length=MAX_RECIPIENTS,
+        extra_json_schema={"extra": {"items": {"type": "string", "maxLength": MAX_RECIPIENT}}},
+    ),
+]
+Types = Annotated[list[NotificationType], msgspec.Meta(max_length=MAX_TYPES)]
 
 RESOURCE_CUSTOMER = "Customer"
 """`resourceType` of a customer's webhook: the name of the 2024-07-30 response component
@@ -31,19 +56,28 @@ class NotificationPolicies(Wire):
 
 
 class CreateNotificationPolicyRequest(Wire):
-    name: str
-    recipients: list[str]
+    name: Name
+    recipients: Recipients
     channel: NotificationChannel
-    notification_types: list[NotificationType] | None = None
-    webhook_secret: str | None = None
+    notification_types: Types | None = None
+    webhook_secret: Secret | None = None
 
 
 class AddRecipientsToPolicyRequest(Wire):
-    recipients: list[str]
+    recipients: Recipients
 
 
 class AddNotificationTypesToPolicyRequest(Wire):
-    notification_types: list[NotificationType]
+    notification_types: Types
+
+
+class DatabaseErrors(Wire):
+    """The 400 body of the operations where Sequence declares `DatabaseErrors` (a required
+    top-level `errors` array): patron's error body, and its field errors once more at the
+    top level, so it validates as both."""
+
+    error: ErrorDetail
+    errors: list[FieldError]
 
 
 class WebhookEnvelope(Wire):

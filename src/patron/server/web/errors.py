@@ -1,7 +1,9 @@
 """The one table from errors to HTTP statuses and Sequence's error body.
 
 Every error patron answers with has the body `{"error": {"type": ..., "message": ...}}`;
-validation failures add `errors: [{field, message}]`. A 500 says nothing about why.
+validation failures add `errors: [{field, message}]`. A 500 says nothing about why. A route
+marked with `database_errors` (where Sequence declares its `DatabaseErrors` 400 body) also
+repeats those field errors in a top-level `errors` array on every 400 it answers.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 
 from patron.server import errors
 from patron.wire import API_VERSION
 from patron.wire import models as wire
+from patron.wire.notifications import DatabaseErrors
 
 log = logging.getLogger("patron.errors")
 
@@ -69,6 +74,41 @@ def body(error_type: str, message: str, fields: list[wire.FieldError] | None = N
     return _ENCODER.encode(wire.ErrorBody(error=wire.ErrorDetail(type=error_type, message=message, errors=fields)))
 
 
+DATABASE_ERRORS = "database_errors"
+"""The route `opt` flag `database_errors` sets."""
+
+
+def database_errors(handler: HTTPRouteHandler) -> HTTPRouteHandler:
+    """Mark a route whose 400 body Sequence declares as `DatabaseErrors` (a required
+    top-level `errors` array): its 400s, whatever raised them, carry patron's error body
+    plus that array of the field errors (empty when there are none), and its OpenAPI entry
+    says so. Decorates what `route.operation` made."""
+    handler.opt[DATABASE_ERRORS] = True
+    documented = (handler.responses or {}).get(400)
+    spec = ResponseSpec(
+        data_container=DatabaseErrors,
+        description=documented.description if documented is not None else reason(400),
+        generate_examples=False,
+    )
+    handler.responses = {**(handler.responses or {}), 400: spec}
+    return handler
+
+
+def _wants_database_errors(request: Request[Any, Any, Any]) -> bool:
+    handler = request.scope.get("route_handler")
+    return isinstance(handler, HTTPRouteHandler) and bool(handler.opt.get(DATABASE_ERRORS))
+
+
+def _bad_request(
+    request: Request[Any, Any, Any], error_type: str, message: str, fields: list[wire.FieldError] | None = None
+) -> Response[bytes]:
+    """A 400 in the route's shape (see `database_errors`)."""
+    if not _wants_database_errors(request):
+        return _respond(400, body(error_type, message, fields))
+    detail = wire.ErrorDetail(type=error_type, message=message, errors=fields)
+    return _respond(400, _ENCODER.encode(DatabaseErrors(error=detail, errors=fields or [])))
+
+
 def headers_for(status: int) -> dict[str, str]:
     headers = {"Sequence-Version": API_VERSION, "Cache-Control": "no-store"}
     if status == 401:
@@ -87,12 +127,14 @@ def _respond(status: int, content: bytes, extra: dict[str, str] | None = None) -
     )
 
 
-def on_patron_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def on_patron_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, errors.PatronError)
     status, error_type = next(v for k, v in TABLE.items() if isinstance(exc, k))
     fields = None
     if isinstance(exc, errors.InvalidInput):
         fields = [wire.FieldError(field=exc.field, message=exc.detail)]
+    if status == 400:
+        return _bad_request(request, error_type, exc.message, fields)
     return _respond(status, body(error_type, exc.message, fields))
 
 
@@ -144,7 +186,7 @@ def _plain(key: str, message: str, *, dictionary_key: bool) -> tuple[str, str]:
     return key.removesuffix("[...]"), f"{subject}must {verb} at most {limit} {_UNITS[kind]}"
 
 
-def on_http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def on_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
     if isinstance(exc, ValidationException) or status == 400:
@@ -153,9 +195,9 @@ def on_http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
             message = "; ".join(f"{f.field}: {f.message}" for f in fields)
         else:
             message = "the request is malformed" if "validation failed" in exc.detail.lower() else exc.detail
-        return _respond(400, body("ValidationError", message, fields or None))
+        return _bad_request(request, "ValidationError", message, fields or None)
     if status >= 500:
-        return on_unexpected(_, exc)
+        return on_unexpected(request, exc)
     extra = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
     return _respond(status, body(error_type(status), exc.detail), extra)
 
@@ -173,7 +215,9 @@ def on_undecodable(request: Request[Any, Any, Any], exc: Exception) -> Response[
     if not any(frame.f_globals.get("__name__") == _DECODING_MODULE for frame, _ in frames):
         return on_unexpected(request, exc)
     message = next(text for kind, text in _UNDECODABLE.items() if isinstance(exc, kind))
-    return _respond(400, body("ValidationError", f"body: {message}", [wire.FieldError(field="body", message=message)]))
+    return _bad_request(
+        request, "ValidationError", f"body: {message}", [wire.FieldError(field="body", message=message)]
+    )
 
 
 _DECODING_MODULE = "litestar.serialization.msgspec_hooks"
