@@ -14,7 +14,7 @@ from schemathesis import Case
 from patron.server.app import create_app
 from patron.server.config import Settings
 from tests.conformance.conftest import Target
-from tests.conformance.schemas import HEAD, load
+from tests.conformance.schemas import HEAD, OPENAPI, load
 from tests.conformance.test_sequence_schema import run_case
 from tests.conftest import NO_LIMITS
 
@@ -25,6 +25,10 @@ own = schemathesis.openapi.from_asgi(
 )
 for leftover in _scratch.parent.glob(".openapi-probe.db*"):
     leftover.unlink()
+
+NOTIFICATIONS = OPENAPI / "sequence-notifications-2024-07-30.head.json"
+SEQUENCE = (HEAD, NOTIFICATIONS)
+"""Sequence's schemas of what patron serves: the customers and the notification policies."""
 
 OWN_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -82,27 +86,28 @@ def _fields(document: dict[str, Any], schema: dict[str, Any], depth: int = 0) ->
 
 
 class TestSameContractAsSequence:
-    def test_the_same_19_operations(self, target: Target) -> None:
-        sequence = _operations(load(HEAD))
+    def test_the_same_27_operations(self, target: Target) -> None:
+        customers, notifications = _operations(load(HEAD)), _operations(load(NOTIFICATIONS))
         patron = _operations(_document(target), prefix="/api")
-        assert len(sequence) == 19
-        assert patron == sequence
+        assert (len(customers), len(notifications)) == (19, 8)
+        assert patron == customers | notifications
 
     def test_the_same_fields_on_every_request_and_response(self, target: Target) -> None:
-        sequence, patron = load(HEAD), _document(target)
+        patron = _document(target)
         ours = {op["operationId"]: op for item in patron["paths"].values() for op in item.values()}
-        for item in sequence["paths"].values():
-            for operation in (op for op in item.values() if isinstance(op, dict) and "operationId" in op):
-                mine = ours[operation["operationId"]]
-                for where in ("request", "response"):
-                    if where == "request" and "requestBody" not in operation:
-                        continue
-                    theirs = _fields(sequence, _body_schema(sequence, operation, where))
-                    assert theirs <= _fields(patron, _body_schema(patron, mine, where)), (
-                        operation["operationId"],
-                        where,
-                        theirs - _fields(patron, _body_schema(patron, mine, where)),
-                    )
+        for sequence in map(load, SEQUENCE):
+            for item in sequence["paths"].values():
+                for operation in (op for op in item.values() if isinstance(op, dict) and "operationId" in op):
+                    mine = ours[operation["operationId"]]
+                    for where in ("request", "response"):
+                        if where == "request" and "requestBody" not in operation:
+                            continue
+                        theirs = _fields(sequence, _body_schema(sequence, operation, where))
+                        assert theirs <= _fields(patron, _body_schema(patron, mine, where)), (
+                            operation["operationId"],
+                            where,
+                            theirs - _fields(patron, _body_schema(patron, mine, where)),
+                        )
 
     def test_the_same_enum_values(self, target: Target) -> None:
         sequence, patron = load(HEAD)["components"]["schemas"], _document(target)["components"]["schemas"]
@@ -117,11 +122,20 @@ class TestSameContractAsSequence:
         }
         for theirs, mine in pairs.items():
             assert sorted(patron[mine]["enum"]) == sorted(sequence[theirs]["enum"]), theirs
+        notifications = load(NOTIFICATIONS)["components"]["schemas"]
+        for name in ("NotificationType", "NotificationChannel"):
+            # In Sequence's order: a policy with no list losing one type lists the others so.
+            assert patron[name]["enum"] == notifications[name]["enum"], name
 
     def test_query_parameters_match(self, target: Target) -> None:
         sequence, patron = load(HEAD), _document(target)
-        for path in ("/customers", "/customer-aliases"):
-            theirs = {p["name"] for p in sequence["paths"][path]["get"]["parameters"] if p["in"] == "query"}
+        notifications = load(NOTIFICATIONS)
+        for document, path in (
+            (sequence, "/customers"),
+            (sequence, "/customer-aliases"),
+            (notifications, "/notifications/policies"),
+        ):
+            theirs = {p["name"] for p in document["paths"][path]["get"]["parameters"] if p["in"] == "query"}
             mine = {p["name"] for p in patron["paths"]["/api" + path]["get"]["parameters"] if p["in"] == "query"}
             assert theirs == mine, path
 

@@ -131,13 +131,15 @@ def add_recipients(
 
 def remove_recipient(tx: Connection, who: Principal, policy_id: str, recipient: str) -> wire.NotificationPolicy:
     """Remove one recipient (exactly as stored) and cancel its deliveries still waiting
-    under this policy; a recipient the policy does not hold changes nothing."""
+    under this policy. A recipient the policy does not hold leaves the policy as it is;
+    deliveries still waiting for it (queued by a write that matched the policy while it
+    held the recipient) are cancelled all the same: the caller wants it to get nothing."""
     row = _lock(tx, who, policy_id)
+    repository.cancel_pending(tx, who.account_id, row.id, clock.utc_now(), recipient=recipient)
     if recipient not in row.recipients:
         return _response(row)
     recipients = [held for held in row.recipients if held != recipient]
     repository.set_recipients(tx, who.account_id, row.id, recipients)
-    repository.cancel_pending(tx, who.account_id, row.id, clock.utc_now(), recipient=recipient)
     return _response(row._replace(recipients=recipients))
 
 

@@ -94,7 +94,9 @@ def database_errors(handler: HTTPRouteHandler) -> HTTPRouteHandler:
     return handler
 
 
-def _wants_database_errors(request: Request[Any, Any, Any]) -> bool:
+def _wants_database_errors(request: Request[Any, Any, Any] | None) -> bool:
+    if request is None:  # a domain error answered outside a request (the sandbox's edge)
+        return False
     handler = request.scope.get("route_handler")
     return isinstance(handler, HTTPRouteHandler) and bool(handler.opt.get(DATABASE_ERRORS))
 
