@@ -29,6 +29,7 @@ from patron.server.web.guard import guard
 from patron.server.web.observe import observed
 from patron.server.web.ratelimit import Limiter
 from patron.server.webhooks.routes import ROUTES as WEBHOOK_ROUTES
+from patron.server.webhooks.service.dispatch import Dispatcher
 from patron.wire import API_VERSION
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -66,6 +67,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     """Build the app. The caller owns migrations (run them before serving)."""
     database = database or open_database(settings)
     clock.seed_ids(settings.id_seed)
+    # This worker's webhook sender: started and stopped with the app (docs/webhooks.md).
+    dispatcher = Dispatcher(database, settings)
     control = sandbox.Control(settings.admin_token, database, sandbox_edge.Hooks()) if settings.admin_token else None
     # The operator's control plane exists only when an admin token is set (docs/sandbox.md);
     # it has its own OpenAPI document, `/_patron/openapi.json`: never in Sequence's.
@@ -101,7 +104,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         response_cache_config=ResponseCacheConfig(),
         debug=False,
         logging_config=None,
-        on_shutdown=[database.close],
+        on_startup=[dispatcher.start],
+        on_shutdown=[dispatcher.stop, database.close],
     )
     # Outermost, around routing and the edge: unmatched and refused requests count too.
     app.asgi_handler = observed(app.asgi_handler)
@@ -109,4 +113,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     app.state.database = database
     app.state.settings = settings
     app.state.announce = customer_service.announce
+    app.state.dispatcher = dispatcher
     return app

@@ -6,4 +6,6 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-ROUTES: list[HTTPRouteHandler] = []
+from patron.server.webhooks.routes import flush
+
+ROUTES: list[HTTPRouteHandler] = [flush.flush]
