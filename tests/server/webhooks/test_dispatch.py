@@ -25,6 +25,7 @@ from patron.server.db import tables
 from patron.server.db.engine import Database
 from patron.wire import signature
 from tests.conftest import NO_LIMITS, SECRET_KEY, Account, make_account
+from tests.factories import create_customer
 from tests.server.sandbox.conftest import ADMIN, ADMIN_TOKEN
 from tests.system.receiver import Receiver, Reply
 
@@ -72,6 +73,7 @@ class Queued:
     event_id: uuid.UUID
     delivery_id: uuid.UUID
     body: bytes
+    recipient: str
 
 
 def add_policy(database: Database, account: Account, recipients: list[str], secret: str = SECRET) -> uuid.UUID:
@@ -139,7 +141,29 @@ def queue(
                 created_at=now,
             )
         )
-    return Queued(policy_id, event_id, delivery_id, body)
+    return Queued(policy_id, event_id, delivery_id, body, url)
+
+
+def written(client: Client, database: Database, account: Account) -> list[Queued]:
+    """`POST /api/customers`, and the deliveries its `CUSTOMER_CREATED` event queued (in
+    the order of the policies and their recipients)."""
+    customer = create_customer(client, account.headers)
+    e = tables.webhook_event.c
+    with database.read() as tx:
+        event = tx.execute(
+            select(e.id, e.body).where(
+                e.resource_id == uuid.UUID(customer["id"]), e.notification_type == "CUSTOMER_CREATED"
+            )
+        ).one()
+        rows = tx.execute(select(d.id, d.policy_id, d.recipient).where(d.event_id == event.id).order_by(d.id)).all()
+    return [Queued(row.policy_id, event.id, row.id, bytes(event.body), row.recipient) for row in rows]
+
+
+def created(client: Client, database: Database, account: Account, url: str) -> Queued:
+    """A policy sending every event to `url`, then a real write: its one delivery."""
+    add_policy(database, account, [url])
+    [queued] = written(client, database, account)
+    return queued
 
 
 def flush(client: Client, account: Account, *, every: bool = False) -> dict[str, int]:
@@ -177,7 +201,7 @@ class TestWhatTheReceiverGets:
         self, client: Client, account: Account, database: Database
     ) -> None:
         with Receiver() as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             assert flush(client, account) == {
                 "attempts": 1,
                 "succeeded": 1,
@@ -203,7 +227,7 @@ class TestWhatTheReceiverGets:
         self, client: Client, account: Account, database: Database
     ) -> None:
         with Receiver(Reply(201, {"X-Receiver": "yes"}, b"thanks " * 1000)) as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             flush(client, account)
             [got] = hook.received
         row = delivery(database, queued)
@@ -224,7 +248,7 @@ class TestWhatTheReceiverGets:
 
     def test_without_standard_headers_only_sequences_are_sent(self, database_url: str) -> None:
         with served(database_url, webhook_standard_headers=False) as (client, database, owner), Receiver() as hook:
-            queue(database, owner, hook.url)
+            created(client, database, owner, hook.url)
             flush(client, owner)
             [got] = hook.received
         assert "sequence-signature" in got.headers
@@ -248,7 +272,7 @@ class TestRetries:
         self, client: Client, account: Account, database: Database
     ) -> None:
         with Receiver(Reply(500), Reply(500)) as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             counts = flush(client, account, every=True)
             got = hook.received
         assert (counts["attempts"], counts["retrying"], counts["succeeded"], counts["pending"]) == (3, 2, 1, 0)
@@ -262,7 +286,7 @@ class TestRetries:
         self, client: Client, account: Account, database: Database
     ) -> None:
         with Receiver(Reply(500)) as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             counts = flush(client, account)
             assert (counts["attempts"], counts["retrying"], counts["pending"]) == (1, 1, 1)
             row = delivery(database, queued)
@@ -275,7 +299,7 @@ class TestRetries:
 
     def test_after_the_last_step_the_delivery_fails(self, client: Client, account: Account, database: Database) -> None:
         with Receiver(default=Reply(503)) as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             counts = flush(client, account, every=True)
             assert len(hook.received) == 3
         assert (counts["attempts"], counts["retrying"], counts["failed"], counts["pending"]) == (3, 2, 1, 0)
@@ -283,8 +307,11 @@ class TestRetries:
         assert (row.status, row.attempts, row.last_status, row.next_attempt_at) == ("failed", 3, 503, None)
 
     def test_the_background_dispatcher_retries_on_its_own(self, database_url: str) -> None:
-        with served(database_url, webhooks=True) as (_, database, owner), Receiver(Reply(500), Reply(500)) as hook:
-            queued = queue(database, owner, hook.url)
+        with (
+            served(database_url, webhooks=True) as (client, database, owner),
+            Receiver(Reply(500), Reply(500)) as hook,
+        ):
+            queued = created(client, database, owner, hook.url)
             got = hook.wait_for(3)
             deadline = time.monotonic() + 10
             while delivery(database, queued).status == "pending" and time.monotonic() < deadline:
@@ -299,7 +326,7 @@ class TestTheTestClock:
     ) -> None:
         frozen = freeze(client, account)
         with Receiver(Reply(500)) as hook:
-            queued = queue(database, account, hook.url, at=frozen)
+            queued = created(client, database, account, hook.url)
             assert flush(client, account)["retrying"] == 1
             assert flush(client, account)["attempts"] == 0
             advance(client, account, "PT0.8S")
@@ -338,7 +365,7 @@ class TestStatusCodes:
     def test_retry_after_on_503_is_honoured(self, client: Client, account: Account, database: Database) -> None:
         frozen = freeze(client, account)
         with Receiver(Reply(503, {"Retry-After": "2"})) as hook:
-            queued = queue(database, account, hook.url, at=frozen)
+            queued = created(client, database, account, hook.url)
             flush(client, account)
             assert delivery(database, queued).next_attempt_at == frozen + timedelta(seconds=2)
             advance(client, account, "PT1.5S")  # past the 1 s step (with its jitter), not past Retry-After
@@ -352,7 +379,7 @@ class TestStatusCodes:
     ) -> None:
         frozen = freeze(client, account)
         with Receiver(Reply(429, {"Retry-After": "3600"})) as hook:
-            queued = queue(database, account, hook.url, at=frozen)
+            queued = created(client, database, account, hook.url)
             flush(client, account)
             assert delivery(database, queued).next_attempt_at == frozen + timedelta(seconds=2)
             advance(client, account, "PT2S")
@@ -362,14 +389,14 @@ class TestStatusCodes:
     def test_retry_after_is_ignored_on_a_500(self, client: Client, account: Account, database: Database) -> None:
         frozen = freeze(client, account)
         with Receiver(Reply(500, {"Retry-After": "2"})) as hook:
-            queued = queue(database, account, hook.url, at=frozen)
+            queued = created(client, database, account, hook.url)
             flush(client, account)
             assert delivery(database, queued).next_attempt_at < frozen + timedelta(seconds=1.2)
             assert len(hook.received) == 1
 
     def test_410_fails_the_delivery_at_once(self, client: Client, account: Account, database: Database) -> None:
         with Receiver(Reply(410)) as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             counts = flush(client, account, every=True)
             assert len(hook.received) == 1
         assert (counts["attempts"], counts["failed"], counts["pending"]) == (1, 1, 0)
@@ -380,7 +407,7 @@ class TestStatusCodes:
         self, client: Client, account: Account, database: Database
     ) -> None:
         with Receiver() as target, Receiver(Reply(302, {"Location": target.url})) as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             counts = flush(client, account)
             assert len(hook.received) == 1
             assert target.received == []
@@ -394,7 +421,7 @@ class TestStatusCodes:
 
     def test_any_2xx_is_a_success(self, client: Client, account: Account, database: Database) -> None:
         with Receiver(Reply(204, body=b"")) as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             assert flush(client, account)["succeeded"] == 1
             assert len(hook.received) == 1
         assert delivery(database, queued).last_status == 204
@@ -403,7 +430,7 @@ class TestStatusCodes:
 class TestFailuresWithoutAnAnswer:
     def test_a_receiver_slower_than_the_timeout_is_a_failed_attempt(self, database_url: str) -> None:
         with served(database_url, webhook_timeout=0.5) as (client, database, owner), Receiver(Reply(delay_s=5)) as hook:
-            queued = queue(database, owner, hook.url)
+            queued = created(client, database, owner, hook.url)
             assert flush(client, owner)["retrying"] == 1
             assert len(hook.received) == 1
             row = delivery(database, queued)
@@ -441,7 +468,7 @@ class TestPrivateAddresses:
         self, client: Client, account: Account, database: Database, host: str
     ) -> None:
         with Receiver() as hook:
-            queued = queue(database, account, hook.url.replace("127.0.0.1", host))
+            queued = created(client, database, account, hook.url.replace("127.0.0.1", host))
             assert flush(client, account)["retrying"] == 1
             assert hook.received == []
         row = delivery(database, queued)
@@ -457,7 +484,7 @@ class TestCancelled:
         self, client: Client, account: Account, database: Database
     ) -> None:
         with Receiver() as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             with database.write() as tx:
                 tx.execute(
                     update(tables.notification_policy)
@@ -477,8 +504,8 @@ class TestCancelled:
     ) -> None:
         with Receiver() as kept, Receiver() as removed:
             policy = add_policy(database, account, [kept.url, removed.url])
-            to_kept = queue(database, account, kept.url, policy_id=policy)
-            to_removed = queue(database, account, removed.url, policy_id=policy)
+            to_kept, to_removed = written(client, database, account)
+            assert (to_kept.recipient, to_removed.recipient) == (kept.url, removed.url)
             with database.write() as tx:
                 tx.execute(update(tables.notification_policy).where(p.id == policy).values(recipients=[kept.url]))
             counts = flush(client, account)
@@ -494,8 +521,8 @@ class TestFlush:
         self, client: Client, account: Account, other_account: Account, database: Database
     ) -> None:
         with Receiver() as hook:
-            queue(database, account, hook.url)
-            theirs = queue(database, other_account, hook.url)
+            created(client, database, account, hook.url)
+            theirs = created(client, database, other_account, hook.url)
             assert flush(client, account)["succeeded"] == 1
             assert len(hook.received) == 1
             assert delivery(database, theirs).status == "pending"
@@ -520,6 +547,17 @@ class TestFlush:
         assert counts["succeeded"] == 1
         assert delivery(database, queued).status == "succeeded"
 
+    def test_flush_waits_for_the_deliveries_the_dispatcher_is_sending(self, database_url: str) -> None:
+        with (
+            served(database_url, webhooks=True) as (client, database, owner),
+            Receiver(default=Reply(delay_s=0.2)) as hook,
+        ):
+            policy = add_policy(database, owner, [hook.url])
+            queued = [queue(database, owner, hook.url, policy_id=policy) for _ in range(10)]
+            assert flush(client, owner)["pending"] == 0
+            assert len(hook.received) == 10
+            assert {delivery(database, one).status for one in queued} == {"succeeded"}
+
     def test_a_flush_with_nothing_pending_answers_zeros(self, client: Client, account: Account) -> None:
         assert set(flush(client, account, every=True).values()) == {0}
 
@@ -533,18 +571,24 @@ class TestOnOff:
         self, client: Client, account: Account, database: Database
     ) -> None:
         with Receiver() as hook:
-            queued = queue(database, account, hook.url)
+            queued = created(client, database, account, hook.url)
             time.sleep(1.5)  # longer than the dispatcher's poll
             assert hook.received == []
             assert delivery(database, queued).status == "pending"
             assert flush(client, account)["succeeded"] == 1
             assert len(hook.received) == 1
 
-    def test_with_webhooks_on_a_due_delivery_is_sent_on_its_own(self, database_url: str) -> None:
-        with served(database_url, webhooks=True) as (_, database, owner), Receiver() as hook:
-            queued = queue(database, owner, hook.url)
+    def test_with_webhooks_on_a_write_is_delivered_without_a_flush(self, database_url: str) -> None:
+        with served(database_url, webhooks=True) as (client, database, owner), Receiver() as hook:
+            queued = created(client, database, owner, hook.url)
             [got] = hook.wait_for(1)
+            deadline = time.monotonic() + 10
+            while delivery(database, queued).status == "pending" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert delivery(database, queued).status == "succeeded"
         assert got.body == queued.body
+        assert json.loads(got.body)["notificationType"] == "CUSTOMER_CREATED"
+        signature.verify(got.body, got.headers["sequence-signature"], SECRET)
 
 
 class TestConcurrency:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from patron.server.db import tables
@@ -237,14 +237,20 @@ def add_attempt(tx: Connection, account_id: uuid.UUID, delivery_id: uuid.UUID, n
     )
 
 
-def held_until(tx: Connection, account_id: uuid.UUID, wall_now: datetime) -> datetime | None:
-    """When the last live lease on the account's pending deliveries ends (None: no delivery
-    of the account is being sent)."""
-    query = select(func.max(d.lease_until)).where(
-        d.account_id == account_id, d.status == PENDING, d.lease_until >= wall_now
+def unsettled(
+    tx: Connection, account_id: uuid.UUID, *, wall_now: datetime, test_clocks: bool, every_pending: bool
+) -> bool:
+    """True while one of the account's pending deliveries is being sent (a live lease) or
+    could be (due; `every_pending`: any), whoever holds it or is about to: a plain read,
+    so it also sees the rows another claim has locked and not leased yet."""
+    condition = true() if every_pending else or_(d.lease_until >= wall_now, _due(wall_now, test_clocks))
+    query = (
+        select(d.id)
+        .select_from(tables.webhook_delivery.join(tables.account, a.id == d.account_id))
+        .where(d.account_id == account_id, d.status == PENDING, condition)
+        .limit(1)
     )
-    found: datetime | None = tx.execute(query).scalar()
-    return found
+    return tx.execute(query).first() is not None
 
 
 def count_pending(tx: Connection, account_id: uuid.UUID) -> int:

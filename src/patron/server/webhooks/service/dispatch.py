@@ -13,7 +13,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -72,12 +72,15 @@ class Claim:
 
 @dataclass(frozen=True)
 class Claimed:
-    """What a claim took, how many it cancelled, and whether more may be waiting (a full
-    page, or deliveries left for want of room)."""
+    """What a claim took, how many it cancelled, whether more may be waiting (a full page,
+    or deliveries left for want of room) and, for one account's, whether any of its
+    pending deliveries is in flight or due (`deliveries.unsettled`, seen in the claim's
+    own transaction: a lease ending in between is taken or still held, never missed)."""
 
     claims: list[Claim]
     cancelled: int = 0
     more: bool = False
+    held: bool = False
 
 
 @dataclass
@@ -167,16 +170,26 @@ def claim(
             lock=lock,
         )
 
+    def unsettled(tx: Connection) -> bool:
+        if scope.account_id is None:
+            return False
+        return deliveries.unsettled(
+            tx, scope.account_id, wall_now=wall, test_clocks=test_clocks, every_pending=scope.every_pending
+        )
+
     take = partial(_take, room=room, in_flight=in_flight, lease_s=lease_s, test_clocks=test_clocks, wall=wall)
     if deliveries.row_locks(db.engine):
         with db.write() as tx:
-            return take(tx, candidates(tx, lock=True))
+            found = candidates(tx, lock=True)
+            held = unsettled(tx)
+            return replace(take(tx, found), held=held) if found else Claimed([], held=held)
     with db.read() as tx:
         found = candidates(tx, lock=False)
+        held = unsettled(tx)
     if not found:
-        return Claimed([])
+        return Claimed([], held=held)
     with db.write() as tx:
-        return take(tx, found)
+        return replace(take(tx, found), held=held)
 
 
 def _take(
@@ -418,7 +431,7 @@ class Dispatcher:
                 continue
             if claimed.cancelled:
                 continue
-            if not claimed.more and await self._held(scope.account_id) is None:
+            if not (claimed.more or claimed.held):
                 break
             # Another sender holds some (until its lease ends at the latest) or room is
             # taken: look again soon. Past a whole lease with nothing moving, give up.
@@ -486,13 +499,6 @@ class Dispatcher:
             log.info("webhook delivery %s: its lease ended before the attempt was recorded", delivery.id)
         elif tally is not None:
             tally.count(result)
-
-    async def _held(self, account_id: uuid.UUID) -> datetime | None:
-        def work() -> datetime | None:
-            with self._db.read() as tx:
-                return deliveries.held_until(tx, account_id, now_for(None))
-
-        return await run_sync(work)
 
     def _count_pending(self, account_id: uuid.UUID) -> int:
         with self._db.read() as tx:
