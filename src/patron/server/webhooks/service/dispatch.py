@@ -204,27 +204,35 @@ def _take(
 ) -> Claimed:
     """Cancel what must not be sent, lease what there is room for (conditional updates:
     only rows still free are taken)."""
-    cancelled = 0
+    kept, cancelled = _cancel_gone(tx, found, test_clocks=test_clocks, wall=wall)
+    picked, left_out = pick(kept, room, in_flight)
+    token = clock.new_wall_id()
+    leased: set[uuid.UUID] = set()
+    for account_id in dict.fromkeys(c.account_id for c in picked):
+        ids = [c.id for c in picked if c.account_id == account_id]
+        until = wall + timedelta(seconds=lease_s)
+        leased.update(deliveries.lease(tx, account_id, ids, wall_now=wall, until=until, token=token))
+    claims = [Claim(c, token, c.frozen_at if test_clocks else None) for c in picked if c.id in leased]
+    return Claimed(claims, cancelled, left_out or len(found) >= room)
+
+
+def _cancel_gone(
+    tx: Connection, found: list[Candidate], *, test_clocks: bool, wall: datetime
+) -> tuple[list[Candidate], int]:
+    """Cancel the candidates whose policy or recipient went (finished by their account's
+    clock): the others, and how many were cancelled."""
     kept: list[Candidate] = []
+    cancelled = 0
     for candidate in found:
         reason = cancel_reason(candidate)
         if reason is None:
             kept.append(candidate)
             continue
         finished = now_for(candidate.frozen_at if test_clocks else None)
-        ids = [candidate.id]
         cancelled += deliveries.cancel(
-            tx, candidate.account_id, ids, wall_now=wall, finished_at=finished, reason=reason
+            tx, candidate.account_id, [candidate.id], wall_now=wall, finished_at=finished, reason=reason
         )
-    picked, left_out = pick(kept, room, in_flight)
-    token = clock.new_wall_id()
-    until = wall + timedelta(seconds=lease_s)
-    leased: set[uuid.UUID] = set()
-    for account_id in dict.fromkeys(c.account_id for c in picked):
-        ids = [c.id for c in picked if c.account_id == account_id]
-        leased.update(deliveries.lease(tx, account_id, ids, wall_now=wall, until=until, token=token))
-    claims = [Claim(c, token, c.frozen_at if test_clocks else None) for c in picked if c.id in leased]
-    return Claimed(claims, cancelled, left_out or len(found) >= room)
+    return kept, cancelled
 
 
 def cancel_reason(candidate: Candidate) -> str | None:
