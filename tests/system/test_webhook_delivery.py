@@ -15,9 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from patron.server import clock
 from patron.server.db import tables
 from patron.server.db.engine import make_engine
 from patron.wire import signature
@@ -30,25 +29,11 @@ EVENTS = 60
 d = tables.webhook_delivery.c
 
 
-def add_policy(database_url: str, recipients: list[str]) -> None:
-    """A policy sending every event of the database's one account to `recipients`."""
-    engine = make_engine(database_url)
-    try:
-        with engine.begin() as tx:
-            account_id = tx.execute(select(tables.account.c.id)).scalar_one()
-            tx.execute(
-                insert(tables.notification_policy).values(
-                    account_id=account_id,
-                    id=clock.new_id(),
-                    name="hooks",
-                    channel="WEBHOOK",
-                    recipients=recipients,
-                    webhook_secret=SECRET,
-                    created_at=clock.utc_now(),
-                )
-            )
-    finally:
-        engine.dispose()
+def add_policy(port: int, auth: tuple[str, str], recipients: list[str]) -> None:
+    """`POST /api/notifications/policies`: every event of the account to `recipients`."""
+    body = {"name": "hooks", "channel": "WEBHOOK", "recipients": recipients, "webhookSecret": SECRET}
+    answer = httpx.post(f"http://127.0.0.1:{port}/api/notifications/policies", json=body, auth=auth, timeout=10)
+    assert answer.status_code == 201, answer.text
 
 
 def deliveries(database_url: str) -> list[tuple[uuid.UUID, str, int]]:
@@ -93,9 +78,9 @@ def test_a_delivery_in_flight_when_the_server_is_killed_arrives_after_a_restart(
     # A lease lasts 2 x 3 s + 5 s: the killed server's ends about 11 s after it took it.
     env = {"PATRON_WEBHOOK_TIMEOUT": "3s", "PATRON_WEBHOOK_RETRY_SCHEDULE": "0,1s,2s"}
     with Receiver(Reply(hang=True)) as hook:
-        add_policy(database_url, [hook.url])
         process, port = start_server(database_url, tmp_path, env=env)
         try:
+            add_policy(port, auth, [hook.url])
             created = httpx.post(f"http://127.0.0.1:{port}/api/customers", json=customer_body(), auth=auth, timeout=10)
             assert created.status_code == 201, created.text
             [first] = hook.wait_for(1)
@@ -121,9 +106,9 @@ def test_a_delivery_in_flight_when_the_server_is_killed_arrives_after_a_restart(
 def test_two_workers_deliver_every_event_exactly_once(database_url: str, tmp_path: Path) -> None:
     auth = create_account_cli(database_url, tmp_path)
     with Receiver(default=Reply(delay_s=0.02)) as hook:
-        add_policy(database_url, [hook.url])
         process, port = start_server(database_url, tmp_path, workers=2)
         try:
+            add_policy(port, auth, [hook.url])
             api = f"http://127.0.0.1:{port}/api/customers"
 
             def create() -> None:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from litestar import Litestar
@@ -159,9 +160,19 @@ def written(client: Client, database: Database, account: Account) -> list[Queued
     return [Queued(row.policy_id, event.id, row.id, bytes(event.body), row.recipient) for row in rows]
 
 
+def create_policy(client: Client, account: Account, recipients: list[str], secret: str = SECRET) -> str:
+    """`POST /api/notifications/policies`: a webhook policy for every event; its id."""
+    body = {"name": "hooks", "channel": "WEBHOOK", "recipients": recipients, "webhookSecret": secret}
+    answer = client.post("/api/notifications/policies", json=body, headers=account.headers)
+    assert answer.status_code == 201, answer.text
+    policy_id: str = answer.json()["id"]
+    return policy_id
+
+
 def created(client: Client, database: Database, account: Account, url: str) -> Queued:
-    """A policy sending every event to `url`, then a real write: its one delivery."""
-    add_policy(database, account, [url])
+    """A policy (through the API) sending every event to `url`, then a real write
+    (`POST /api/customers`): its one delivery."""
+    create_policy(client, account, [url])
     [queued] = written(client, database, account)
     return queued
 
@@ -514,6 +525,48 @@ class TestCancelled:
         assert (counts["succeeded"], counts["cancelled"]) == (1, 1)
         assert delivery(database, to_kept).status == "succeeded"
         assert delivery(database, to_removed).status == "cancelled"
+
+
+class TestPolicyChangesThroughTheApi:
+    def test_a_policy_deleted_before_its_delivery_is_sent_sends_nothing(
+        self, client: Client, account: Account, database: Database
+    ) -> None:
+        with Receiver() as hook:
+            queued = created(client, database, account, hook.url)
+            answer = client.delete(f"/api/notifications/policies/{queued.policy_id}", headers=account.headers)
+            assert answer.status_code == 200, answer.text
+            assert flush(client, account, every=True)["attempts"] == 0
+            assert hook.received == []
+        assert delivery(database, queued).status == "cancelled"
+
+    def test_a_recipient_removed_before_its_delivery_is_sent_gets_nothing(
+        self, client: Client, account: Account, database: Database
+    ) -> None:
+        with Receiver() as kept, Receiver() as removed:
+            policy = create_policy(client, account, [kept.url, removed.url])
+            to_kept, to_removed = written(client, database, account)
+            path = f"/api/notifications/policies/{policy}/recipients/{quote(removed.url, safe='')}"
+            assert client.delete(path, headers=account.headers).status_code == 200
+            assert flush(client, account, every=True)["succeeded"] == 1
+            assert len(kept.received) == 1
+            assert removed.received == []
+        assert (delivery(database, to_kept).status, delivery(database, to_removed).status) == (
+            "succeeded",
+            "cancelled",
+        )
+
+    def test_a_recipient_added_later_gets_later_events(
+        self, client: Client, account: Account, database: Database
+    ) -> None:
+        with Receiver() as first, Receiver() as later:
+            policy = create_policy(client, account, [first.url])
+            written(client, database, account)
+            path = f"/api/notifications/policies/{policy}/recipients"
+            answer = client.post(path, json={"recipients": [later.url]}, headers=account.headers)
+            assert answer.status_code == 200, answer.text
+            written(client, database, account)
+            assert flush(client, account)["succeeded"] == 3
+            assert (len(first.received), len(later.received)) == (2, 1)
 
 
 class TestFlush:
