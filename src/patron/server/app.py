@@ -72,9 +72,13 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
     control = sandbox.Control(settings.admin_token, database, sandbox_edge.Hooks()) if settings.admin_token else None
     # The operator's control plane exists only when an admin token is set (docs/sandbox.md);
     # it has its own OpenAPI document, `/_patron/openapi.json`: never in Sequence's.
-    controls = [*SANDBOX_ROUTES, control_document.openapi_document] if control is not None else []
-    # The account's webhook tools are served with or without the control plane.
-    patron_routes = Router(path="/_patron", route_handlers=[*controls, *WEBHOOK_ROUTES], include_in_schema=False)
+    controls = SANDBOX_ROUTES if control is not None else []
+    # The account's webhook tools are served with or without the control plane, and so is
+    # the document of what `/_patron/` holds.
+    described = control_document.openapi_document(WEBHOOK_ROUTES, operator=control is not None)
+    patron_routes = Router(
+        path="/_patron", route_handlers=[*controls, *WEBHOOK_ROUTES, described], include_in_schema=False
+    )
     api = Router(
         path="/api",
         route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES, *NOTIFICATION_ROUTES],

@@ -6,6 +6,6 @@ from __future__ import annotations
 
 from litestar.handlers import HTTPRouteHandler
 
-from patron.server.webhooks.routes import flush
+from patron.server.webhooks.routes import deliveries, events, flush
 
-ROUTES: list[HTTPRouteHandler] = [flush.flush]
+ROUTES: list[HTTPRouteHandler] = [*events.ROUTES, *deliveries.ROUTES, flush.flush]
