@@ -6,8 +6,15 @@
         ...
 
 Errors: every non-2xx answer raises `ApiError` (with `.status`, `.type`, `.message`).
+
+Webhooks (docs/webhooks.md): `verify_signature(raw_body, header, secret)` checks a delivery's
+`Sequence-Signature`, `WebhookEnvelope` is its body, and `WebhookLog` reads an account's
+webhook log on a patron server.
 """
 
 from patron.client._client import ApiError, Client
+from patron.client._webhooks import WebhookLog, verify_signature
+from patron.wire.notifications import WebhookEnvelope
+from patron.wire.signature import SignatureError
 
-__all__ = ["ApiError", "Client"]
+__all__ = ["ApiError", "Client", "SignatureError", "WebhookEnvelope", "WebhookLog", "verify_signature"]

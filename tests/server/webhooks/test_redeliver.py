@@ -184,7 +184,9 @@ class TestOnTheAccountsClock:
     def test_due_at_the_frozen_time(self, client: Client, database: Database, account: Account) -> None:
         operator = {"Authorization": "Bearer token"}
         frozen = "2031-05-06T07:08:09.010Z"
-        answer = client.put(f"/_patron/accounts/{account.account_id}/clock", json={"frozenTime": frozen}, headers=operator)
+        answer = client.put(
+            f"/_patron/accounts/{account.account_id}/clock", json={"frozenTime": frozen}, headers=operator
+        )
         assert answer.status_code == 200, answer.text
         event = add_event(database, account)
         add_policy(database, account, [A])
