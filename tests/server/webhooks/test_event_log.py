@@ -19,6 +19,7 @@ from patron.server.app import create_app
 from patron.server.config import Settings
 from patron.server.db.engine import Database
 from tests.conftest import NO_LIMITS, SECRET_KEY, Account
+from tests.factories import customer_body
 from tests.server.webhooks.logrows import MOMENT, add_attempt, add_delivery, add_event, add_policy
 
 Client = TestClient[Litestar]
@@ -368,3 +369,41 @@ def test_the_log_is_in_patron_s_openapi_document_with_or_without_the_control_pla
 def test_events_in_the_api_s_document_are_none(client: Client) -> None:
     api = client.get("/api/openapi.json").json()
     assert not [path for path in api["paths"] if path.startswith("/_patron")]
+
+
+class TestThroughRealWrites:
+    """The log as the API's writes leave it: one event per change, the customer in each
+    exactly as `GET /customers/{id}` answered after the write, a delivery per recipient."""
+
+    def test_create_update_archive(self, client: Client, database: Database, account: Account) -> None:
+        policy = add_policy(database, account, ["http://127.0.0.1:9/hooks"])
+        body = customer_body()
+        created = client.post("/api/customers", json=body, headers=account.headers).json()
+        path = f"/api/customers/{created['id']}"
+        renders = [client.get(path, headers=account.headers).content]
+        answer = client.put(path, json={**body, "label": "vip"}, headers=account.headers)
+        assert answer.status_code == 200
+        renders.append(client.get(path, headers=account.headers).content)
+        assert client.post(f"{path}/archive", headers=account.headers).status_code == 200
+        renders.append(client.get(path, headers=account.headers).content)
+        page = events(client, account, resourceId=created["id"])
+        oldest_first = page["items"][::-1]
+        assert [item["notificationType"] for item in oldest_first] == [
+            "CUSTOMER_CREATED",
+            "CUSTOMER_UPDATED",
+            "CUSTOMER_ARCHIVED",
+        ]
+        for item, rendered in zip(oldest_first, renders, strict=True):
+            assert item["resourceId"] == created["id"]
+            assert item["rawBody"].encode().endswith(b',"resource":' + rendered + b"}")
+            assert item["body"]["sequenceAccountId"] == account.account_id
+            one = client.get(f"/_patron/events/{item['id']}", headers=account.headers).json()
+            assert [(d["policyId"], d["status"], d["redelivery"]) for d in one["deliveries"]] == [
+                (policy, "pending", False)
+            ]
+        assert oldest_first[2]["body"]["resource"]["archivedAt"]
+
+    def test_a_write_that_fails_leaves_nothing_in_the_log(self, client: Client, account: Account) -> None:
+        refused = client.post("/api/customers", json=customer_body(address={"line1": "x"}), headers=account.headers)
+        assert refused.status_code == 400
+        assert events(client, account)["items"] == []

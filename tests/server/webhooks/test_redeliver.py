@@ -17,6 +17,7 @@ from patron.server.config import Settings
 from patron.server.db import tables
 from patron.server.db.engine import Database
 from tests.conftest import NO_LIMITS, SECRET_KEY, Account
+from tests.factories import create_customer
 from tests.server.webhooks.logrows import add_delivery, add_event, add_policy
 
 Client = TestClient[Litestar]
@@ -194,3 +195,15 @@ class TestOnTheAccountsClock:
         assert made["nextAttemptAt"] == made["createdAt"] == frozen
         (row,) = stored(database, event)
         assert row.next_attempt_at.astimezone(UTC) == datetime(2031, 5, 6, 7, 8, 9, 10_000, tzinfo=UTC)
+
+
+def test_a_real_event_redelivered_keeps_its_id_and_body(client: Client, database: Database, account: Account) -> None:
+    policy = add_policy(database, account, [A])
+    created = create_customer(client, account.headers)
+    (event,) = client.get("/_patron/events", headers=account.headers).json()["items"]
+    assert event["resourceId"] == created["id"]
+    (again,) = redeliver(client, account, event["id"])["items"]
+    assert (again["eventId"], again["policyId"], again["redelivery"]) == (event["id"], policy, True)
+    found = client.get(f"/_patron/events/{event['id']}", headers=account.headers).json()
+    assert found["rawBody"] == event["rawBody"]
+    assert sorted(d["redelivery"] for d in found["deliveries"]) == [False, True]

@@ -4,12 +4,12 @@ deliveries and each delivery's attempts, read on the account's own keys."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, insert, select
+from sqlalchemy import Connection, Select, select
 
 from patron.server.db import keyset, tables
 
@@ -162,8 +162,3 @@ def attempts_of(tx: Connection, account_id: uuid.UUID, delivery_id: uuid.UUID) -
     """Every attempt of a delivery, first first (as many as the retry schedule has steps)."""
     query = select(*_ATTEMPT).where(a.account_id == account_id, a.delivery_id == delivery_id).order_by(a.number)
     return [AttemptRow._make(row) for row in tx.execute(query)]
-
-
-def insert_deliveries(tx: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    if rows:
-        tx.execute(insert(tables.webhook_delivery), list(rows))

@@ -83,15 +83,8 @@ async def get_event(request: Http, id: str) -> wire.EventWithDeliveries:
 )
 async def redeliver(request: Http, id: str, data: wire.RedeliverRequest | None = None) -> Response[bytes]:
     answer = await route.write(request, service.redeliver, id, data or wire.RedeliverRequest())
-    _wake(request)
+    route.wake(request)  # committed: the new deliveries are there for the dispatcher
     return answer
-
-
-def _wake(request: Http) -> None:
-    """Tell this worker's dispatcher new deliveries are waiting (they are committed)."""
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wake()
 
 
 ROUTES = [list_events, get_event, redeliver]

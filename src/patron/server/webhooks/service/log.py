@@ -16,8 +16,11 @@ from patron.server.auth import Principal
 from patron.server.db.keyset import CursorCodec, Page, read_cursor
 from patron.server.errors import InvalidInput, NotFound
 from patron.server.notifications import service as notifications
+from patron.server.notifications.service import Target
 from patron.server.webhooks.repository import log as repository
+from patron.server.webhooks.repository import outbox as outbox_rows
 from patron.server.webhooks.repository.log import DeliveryFilters, DeliveryRow, EventFilters, EventRow
+from patron.server.webhooks.service import outbox
 from patron.wire import webhooks as wire
 from patron.wire.enums import NotificationChannel, NotificationType
 
@@ -25,7 +28,6 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 EVENT_DELIVERIES = 100
 """Deliveries shown with an event (its newest); `GET /_patron/deliveries?eventId=` pages them all."""
-Target = Any  # the lead's notifications.service.Target once it is exported: TODO
 _BEGINNING = (datetime(1970, 1, 1, tzinfo=UTC), uuid.UUID(int=0))
 """The key before every event: the tail cursor of an empty log."""
 
@@ -118,15 +120,13 @@ def redeliver(tx: Connection, who: Principal, event_id: str, request: wire.Redel
     the same `webhook-id` and the same body, whatever became of its earlier deliveries."""
     event = _found_event(tx, who, event_id)
     targets = _chosen(notifications.targets(tx, who.account_id, event.notification_type), event, request)
-    now = clock.utc_now()
-    rows = [
-        _pending(who.account_id, event.id, target, recipient, now)
-        for target in targets
-        for recipient in target.recipients
-        if request.recipient is None or recipient == request.recipient
-    ]
-    repository.insert_deliveries(tx, rows)
-    return wire.Redelivered(items=[_delivery(DeliveryRow(**_as_row(row))) for row in rows])
+    rows = outbox.deliveries_of(
+        {"account_id": who.account_id, "id": event.id}, targets, clock.utc_now(), redelivery=True
+    )
+    outbox_rows.insert_deliveries(tx, rows)
+    return wire.Redelivered(
+        items=[_delivery(DeliveryRow(**{name: row[name] for name in DeliveryRow._fields})) for row in rows]
+    )
 
 
 def _chosen(targets: Sequence[Target], event: EventRow, request: wire.RedeliverRequest) -> list[Target]:
@@ -140,37 +140,10 @@ def _chosen(targets: Sequence[Target], event: EventRow, request: wire.RedeliverR
         if not chosen:
             raise InvalidInput("policyId", f"no live WEBHOOK policy with id {request.policy_id} {takes}")
     if request.recipient is not None:
-        chosen = [target for target in chosen if request.recipient in target.recipients]
+        chosen = [t._replace(recipients=[request.recipient]) for t in chosen if request.recipient in t.recipients]
         if not chosen:
             raise InvalidInput("recipient", f"no live WEBHOOK policy {takes} with this recipient")
     return chosen
-
-
-def _pending(
-    account_id: uuid.UUID, event_id: uuid.UUID, target: Target, recipient: str, now: datetime
-) -> dict[str, Any]:
-    return {
-        "account_id": account_id,
-        "id": clock.new_id(),
-        "event_id": event_id,
-        "policy_id": target.policy_id,
-        "recipient": recipient,
-        "channel": target.channel,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "lease_until": None,
-        "lease_token": None,
-        "last_status": None,
-        "last_error": None,
-        "redelivery": True,
-        "created_at": now,
-        "finished_at": None,
-    }
-
-
-def _as_row(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: values[name] for name in DeliveryRow._fields}
 
 
 def _found_event(tx: Connection, who: Principal, event_id: str) -> EventRow:
