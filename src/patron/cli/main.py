@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from patron.cli import sandbox, serving
+from patron.cli import sandbox, serving, webhooks
 from patron.cli.common import AccountOption, DatabaseOption, err, fail, open_db, out, reported, settings_for
 from patron.cli.serving import HEADER_TIMEOUT_MS as HEADER_TIMEOUT_MS  # `serve`'s, where tests look for it
 from patron.cli.transfer import export_app, import_app
@@ -30,6 +30,7 @@ app.add_typer(accounts_app, name="accounts")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(webhooks.events_app, name="events")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
 
 
@@ -69,6 +70,7 @@ def serve(
 
 
 app.command()(sandbox.sandbox)
+app.command()(webhooks.listen)
 
 
 @db_app.command("upgrade")
