@@ -100,10 +100,12 @@ class WebhookLog:
     def get_delivery(self, delivery_id: str) -> wire.DeliveryWithAttempts:
         return self._call("GET", f"/deliveries/{delivery_id}", wire.DeliveryWithAttempts)
 
-    def flush(self) -> Any:
-        """Run every due delivery now and wait for the results (`POST /_patron/webhooks/flush`);
-        the server's summary as JSON."""
-        return msgspec.json.decode(self._send("POST", "/webhooks/flush").content)
+    def flush(self, *, every_pending: bool = False) -> Any:
+        """Run the account's due deliveries now (`every_pending`: every pending one, retries
+        not yet due too) and wait for the results (`POST /_patron/webhooks/flush`); the
+        server's summary as JSON."""
+        params = {"all": "true"} if every_pending else None
+        return msgspec.json.decode(self._send("POST", "/webhooks/flush", params=params).content)
 
     def _call(self, method: str, path: str, kind: type[T], *, body: Any = None, params: Any = None) -> T:
         return msgspec.json.decode(self._send(method, path, body=body, params=params).content, type=kind)

@@ -5,6 +5,7 @@ annotations, and the sandbox's HTTP client. Nothing here imports the server."""
 from patron.testing.account import PatronAccount, PatronClock
 from patron.testing.control import Control, ControlError, NewAccount, read_fixture
 from patron.testing.sandbox import Sandbox, SandboxError, SandboxProcess
+from patron.testing.webhooks import PatronWebhooks, ReceivedWebhook, RejectedWebhook, WebhookReceiver
 
 __all__ = [
     "Control",
@@ -12,8 +13,12 @@ __all__ = [
     "NewAccount",
     "PatronAccount",
     "PatronClock",
+    "PatronWebhooks",
+    "ReceivedWebhook",
+    "RejectedWebhook",
     "Sandbox",
     "SandboxError",
     "SandboxProcess",
+    "WebhookReceiver",
     "read_fixture",
 ]

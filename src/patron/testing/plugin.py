@@ -14,6 +14,7 @@ from patron.client import Client
 from patron.testing.account import PatronAccount, PatronClock
 from patron.testing.control import Control, ControlError
 from patron.testing.sandbox import Sandbox, SandboxError, SandboxProcess
+from patron.testing.webhooks import PatronWebhooks, WebhookReceiver
 
 _LONGEST_NAME = 200
 
@@ -85,3 +86,17 @@ def patron_client(patron_account: PatronAccount) -> Iterator[Client]:
 def patron_clock(patron_account: PatronAccount) -> PatronClock:
     """`patron_account`'s test clock: `.freeze(...)`, `.advance("P7D")`, `.reset()`, `.now()`."""
     return PatronClock(patron_account)
+
+
+@pytest.fixture
+def patron_webhooks(patron_account: PatronAccount) -> Iterator[PatronWebhooks]:
+    """A webhook receiver on 127.0.0.1 behind a WEBHOOK policy (every type) of
+    `patron_account`: every delivery's signature is checked with the policy's secret, the
+    good ones collected in `.deliveries`; `.wait_for(type, count)` has the sandbox send what
+    is due first, so a test never sleeps (docs/webhooks.md)."""
+    with WebhookReceiver() as receiver:
+        hooks = PatronWebhooks(patron_account, receiver)
+        try:
+            yield hooks
+        finally:
+            hooks.close()
