@@ -1,7 +1,9 @@
 """A user's test suite, written as a team testing its CRM -> Sequence sync would write it:
-only patron's pytest fixtures (`patron_account`, `patron_client`, `patron_clock`) and its
-public client, against a live sandbox. The code under test comes first; in a real project
-it lives in the team's own package. `make test-sqlite` runs this with `pytest -n 2`."""
+only patron's pytest fixtures (`patron_account`, `patron_client`, `patron_clock`,
+`patron_webhooks`) and its public client, against a live sandbox. The code under test comes
+first (the sync, and the webhook endpoint that mirrors Sequence's changes back into the
+CRM); in a real project it lives in the team's own package. `make test-sqlite` runs this
+with `pytest -n 2`."""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
+import msgspec
 import pytest
 
-from patron.client import ApiError, Client
-from patron.testing import PatronAccount, PatronClock
+from patron.client import ApiError, Client, SignatureError, WebhookEnvelope, verify_signature
+from patron.testing import PatronAccount, PatronClock, PatronWebhooks
 from patron.wire import models as wire
 from patron.wire.enums import BillingPreference, CountryCode, TaxStatus
 
@@ -69,6 +72,25 @@ def _retried(call: Callable[[], T], attempts: int, pause: float) -> T:
                 raise
             time.sleep(pause)
     raise AssertionError("unreachable")
+
+
+@dataclass
+class Mirror:
+    """What the CRM knows of a company's Sequence customer, kept up to date by webhooks."""
+
+    name: str
+    archived: bool = False
+
+
+def on_webhook(raw_body: bytes, signature_header: str | None, secret: str, crm: dict[str, Mirror]) -> str:
+    """The team's webhook endpoint: refuse what Sequence did not sign (`SignatureError`, a
+    400 in their web app), then mirror the customer into the CRM; the type it handled."""
+    verify_signature(raw_body, signature_header, secret)
+    event = msgspec.json.decode(raw_body, type=WebhookEnvelope)
+    resource = event.resource or {}
+    if event.resource_id is not None and event.notification_type.startswith("CUSTOMER_"):
+        crm[event.resource_id] = Mirror(str(resource["legalName"]), archived="archivedAt" in resource)
+    return event.notification_type
 
 
 # --- the tests ------------------------------------------------------------------------
@@ -186,6 +208,34 @@ class TestState:
         patron_account.seed(fixture)
         initech = patron_client.get_customer_by_alias("crm-2001")
         assert patron_client.get_customer(initech.id).created_at == "2029-06-01T09:00:00.000Z"
+
+
+class TestWebhooks:
+    def test_the_crm_mirrors_what_sequence_announces(
+        self, patron_client: Client, patron_webhooks: PatronWebhooks
+    ) -> None:
+        crm: dict[str, Mirror] = {}
+
+        def deliver(kind: str) -> None:
+            (received,) = patron_webhooks.wait_for(kind)
+            handled = on_webhook(received.raw_body, received.headers["sequence-signature"], patron_webhooks.secret, crm)
+            assert handled == kind
+
+        [acme] = sync(patron_client, [ACME])
+        deliver("CUSTOMER_CREATED")
+        assert crm == {acme: Mirror("Acme Ltd")}
+        sync(patron_client, [Company("1001", "Acme Holdings Ltd")])
+        deliver("CUSTOMER_UPDATED")
+        patron_client.archive_customer(acme)
+        deliver("CUSTOMER_ARCHIVED")
+        assert crm == {acme: Mirror("Acme Holdings Ltd", archived=True)}
+
+    def test_the_endpoint_refuses_a_forged_body(self, patron_client: Client, patron_webhooks: PatronWebhooks) -> None:
+        sync(patron_client, [ACME])
+        (received,) = patron_webhooks.wait_for("CUSTOMER_CREATED")
+        forged = received.raw_body.replace(b"Acme Ltd", b"Evil Ltd")
+        with pytest.raises(SignatureError):
+            on_webhook(forged, received.headers["sequence-signature"], patron_webhooks.secret, {})
 
 
 class TestJournal:
