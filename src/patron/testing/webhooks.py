@@ -204,7 +204,8 @@ class PatronWebhooks:
         return self.log.flush(every_pending=ignore_backoff)
 
     def _timed_out(self, type: str | None, count: int, timeout: float, found: list[ReceivedWebhook]) -> str:
-        wanted = f"{count} {type or 'any'} deliver{'y' if count == 1 else 'ies'}"
+        plural = "delivery" if count == 1 else "deliveries"
+        wanted = f"{count} {type} {plural}" if type else f"{count} {plural} of any type"
         kinds = [d.envelope.notification_type for d in self.deliveries]
         pending = self.log.list_deliveries(policyId=self.policy_id, status="pending", limit=5).items
         waiting = ", ".join(f"{d.event_id} ({d.attempt_count} attempts, last {d.last_status})" for d in pending)
