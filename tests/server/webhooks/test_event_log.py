@@ -20,9 +20,16 @@ from patron.server.config import Settings
 from patron.server.db.engine import Database
 from tests.conftest import NO_LIMITS, SECRET_KEY, Account
 from tests.factories import customer_body
+from tests.server.notifications.policies import create_policy
 from tests.server.webhooks.logrows import MOMENT, add_attempt, add_delivery, add_event, add_policy
 
 Client = TestClient[Litestar]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Deliveries recorded, never sent (`PATRON_WEBHOOKS=off`): the rows stay as a test left them."""
+    return Settings(database_url=database_url, secret_key=SECRET_KEY, webhooks=False, **NO_LIMITS)
 
 
 def events(client: Client, account: Account, **params: Any) -> dict[str, Any]:
@@ -322,7 +329,9 @@ class TestWithTheControlPlane:
 
     @pytest.fixture
     def settings(self, database_url: str) -> Settings:
-        return Settings(database_url=database_url, secret_key=SECRET_KEY, admin_token="token", **NO_LIMITS)
+        return Settings(
+            database_url=database_url, secret_key=SECRET_KEY, admin_token="token", webhooks=False, **NO_LIMITS
+        )
 
     def test_the_account_reads_its_log(self, client: Client, database: Database, account: Account) -> None:
         event = add_event(database, account)
@@ -375,8 +384,8 @@ class TestThroughRealWrites:
     """The log as the API's writes leave it: one event per change, the customer in each
     exactly as `GET /customers/{id}` answered after the write, a delivery per recipient."""
 
-    def test_create_update_archive(self, client: Client, database: Database, account: Account) -> None:
-        policy = add_policy(database, account, ["http://127.0.0.1:9/hooks"])
+    def test_create_update_archive(self, client: Client, account: Account) -> None:
+        policy = create_policy(client, account, recipients=["http://127.0.0.1:9/hooks"])["id"]
         body = customer_body()
         created = client.post("/api/customers", json=body, headers=account.headers).json()
         path = f"/api/customers/{created['id']}"

@@ -18,9 +18,18 @@ from patron.server.db import tables
 from patron.server.db.engine import Database
 from tests.conftest import NO_LIMITS, SECRET_KEY, Account
 from tests.factories import create_customer
+from tests.server.notifications.policies import create_policy
 from tests.server.webhooks.logrows import add_delivery, add_event, add_policy
 
 Client = TestClient[Litestar]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Deliveries recorded, never sent (`PATRON_WEBHOOKS=off`): the rows stay as a test left them."""
+    return Settings(database_url=database_url, secret_key=SECRET_KEY, webhooks=False, **NO_LIMITS)
+
+
 A, B = "http://127.0.0.1:9/a", "http://127.0.0.1:9/b"
 d = tables.webhook_delivery.c
 
@@ -180,7 +189,9 @@ class TestRedeliver:
 class TestOnTheAccountsClock:
     @pytest.fixture
     def settings(self, database_url: str) -> Settings:
-        return Settings(database_url=database_url, secret_key=SECRET_KEY, admin_token="token", **NO_LIMITS)
+        return Settings(
+            database_url=database_url, secret_key=SECRET_KEY, admin_token="token", webhooks=False, **NO_LIMITS
+        )
 
     def test_due_at_the_frozen_time(self, client: Client, database: Database, account: Account) -> None:
         operator = {"Authorization": "Bearer token"}
@@ -197,8 +208,8 @@ class TestOnTheAccountsClock:
         assert row.next_attempt_at.astimezone(UTC) == datetime(2031, 5, 6, 7, 8, 9, 10_000, tzinfo=UTC)
 
 
-def test_a_real_event_redelivered_keeps_its_id_and_body(client: Client, database: Database, account: Account) -> None:
-    policy = add_policy(database, account, [A])
+def test_a_real_event_redelivered_keeps_its_id_and_body(client: Client, account: Account) -> None:
+    policy = create_policy(client, account, recipients=[A])["id"]
     created = create_customer(client, account.headers)
     (event,) = client.get("/_patron/events", headers=account.headers).json()["items"]
     assert event["resourceId"] == created["id"]
@@ -207,3 +218,14 @@ def test_a_real_event_redelivered_keeps_its_id_and_body(client: Client, database
     found = client.get(f"/_patron/events/{event['id']}", headers=account.headers).json()
     assert found["rawBody"] == event["rawBody"]
     assert sorted(d["redelivery"] for d in found["deliveries"]) == [False, True]
+
+
+def test_a_policy_deleted_through_the_api_is_not_redelivered_to(client: Client, account: Account) -> None:
+    kept = create_policy(client, account, recipients=[A])["id"]
+    gone = create_policy(client, account, recipients=[B])["id"]
+    create_customer(client, account.headers)
+    (event,) = client.get("/_patron/events", headers=account.headers).json()["items"]
+    assert client.delete(f"/api/notifications/policies/{gone}", headers=account.headers).status_code == 200
+    made = redeliver(client, account, event["id"])["items"]
+    assert [(item["policyId"], item["recipient"]) for item in made] == [(kept, A)]
+    assert "policyId" in redeliver(client, account, event["id"], 400, policyId=gone)["error"]["message"]
