@@ -41,7 +41,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -236,8 +235,6 @@ def create_policy(server: Server, url: str) -> str:
     body = {"name": "bench", "channel": "WEBHOOK", "recipients": [url], "notificationTypes": ["CUSTOMER_CREATED"]}
     with server.api() as api:
         answer = api.post("/notifications/policies", json=body)
-    if answer.status_code in {404, 405}:
-        return insert_policy(server, url)
     if answer.status_code != 201:
         raise RuntimeError(f"creating the policy: {answer.status_code} {answer.text}")
     policy: str = answer.json()["id"]
@@ -247,35 +244,8 @@ def create_policy(server: Server, url: str) -> str:
 def delete_policy(server: Server, policy: str) -> None:
     with server.api() as api:
         answer = api.delete(f"/notifications/policies/{policy}")
-    if answer.status_code in {404, 405}:
-        return remove_policy(server, policy)
     if answer.status_code != 200:
         raise RuntimeError(f"deleting the policy: {answer.status_code} {answer.text}")
-
-
-def insert_policy(server: Server, url: str) -> str:
-    """The policy's row, written straight to the table (a server without the policy API)."""
-    made = uuid.uuid4()
-    row = {
-        "account_id": uuid.UUID(server.account_id),
-        "id": made,
-        "name": "bench",
-        "channel": "WEBHOOK",
-        "recipients": [url],
-        "notification_types": ["CUSTOMER_CREATED"],
-        "webhook_secret": "whsec_" + "0" * 32,
-        "created_at": datetime.now(UTC),
-    }
-    with _transaction(server) as tx:
-        tx.execute(tables.notification_policy.insert().values(row))
-    return str(made)
-
-
-def remove_policy(server: Server, policy: str) -> None:
-    p = tables.notification_policy.c
-    deleted = tables.notification_policy.update().values(deleted_at=datetime.now(UTC))
-    with _transaction(server) as tx:
-        tx.execute(deleted.where(p.account_id == uuid.UUID(server.account_id), p.id == uuid.UUID(policy)))
 
 
 @contextmanager
