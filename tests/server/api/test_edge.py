@@ -76,7 +76,7 @@ class TestAuthentication:
             if route.path.startswith("/api/") and "openapi" not in route.path and "docs" not in route.path
             for method in getattr(route, "methods", set()) - {"OPTIONS", "HEAD"}
         ]
-        assert len(routes) == 19
+        assert len(routes) == 27
         for method, path in routes:
             concrete = path.replace("{id:str}", "x").replace("{customer:str}", "x").replace("{alias:path}", "x")
             response = client.request(method, concrete, json={})
@@ -224,7 +224,7 @@ class TestOpenApi:
         document = client.get("/api/openapi.json").json()
         assert document["components"]["securitySchemes"]["basicAuth"] == {"type": "http", "scheme": "basic"}
         operations = [op for path in document["paths"].values() for op in path.values()]
-        assert len(operations) == 19
+        assert len(operations) == 27
         for operation in operations:
             assert operation["security"] == [{"basicAuth": []}]
             assert {"400", "401"} <= set(operation["responses"])

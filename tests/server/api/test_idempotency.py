@@ -59,6 +59,11 @@ def every_write(client: Client, account: Account) -> dict[str, Write]:
         headers=account.headers,
     ).json()
     contacts = f"/customers/{customer['id']}/contacts"
+    hooks = {"name": "hooks", "channel": "WEBHOOK", "recipients": ["https://hooks.example.com/a"]}
+    policy = client.post(
+        "/api/notifications/policies", json={**hooks, "notificationTypes": []}, headers=account.headers
+    )
+    policies = f"/notifications/policies/{policy.json()['id']}"
     return {
         "postCustomers": Write("POST", "/customers", customer_body()),
         "putCustomersById": Write("PUT", f"/customers/{loner['id']}", customer_body(legalName="Renamed Ltd")),
@@ -77,6 +82,13 @@ def every_write(client: Client, account: Account) -> dict[str, Write]:
         "putCustomerOrganizationsByIdMembers": Write(
             "PUT", f"/customer-organizations/{org['id']}/members", {"customerIds": [newcomer["id"]]}
         ),
+        "postNotificationsPolicies": Write("POST", "/notifications/policies", hooks),
+        "postNotificationsPoliciesByIdRecipients": Write(
+            "POST", f"{policies}/recipients", {"recipients": ["https://hooks.example.com/b"]}
+        ),
+        "postNotificationsPoliciesByIdNotificationTypes": Write(
+            "POST", f"{policies}/notification-types", {"notificationTypes": ["CUSTOMER_CREATED"]}
+        ),
     }
 
 
@@ -92,6 +104,9 @@ WRITES = [
     "postCustomerOrganizations",
     "postCustomerOrganizationsByIdMembers",
     "putCustomerOrganizationsByIdMembers",
+    "postNotificationsPolicies",
+    "postNotificationsPoliciesByIdRecipients",
+    "postNotificationsPoliciesByIdNotificationTypes",
 ]
 
 

@@ -3,7 +3,6 @@ they are done, so tests never sleep (docs/webhooks.md)."""
 
 from __future__ import annotations
 
-from litestar import post
 from litestar.params import Parameter
 
 from patron.server.web import route
@@ -12,7 +11,14 @@ from patron.server.webhooks.service.dispatch import Dispatcher
 from patron.wire import webhooks as wire
 
 
-@post("/webhooks/flush", status_code=200)
+@route.operation(
+    "POST",
+    "/webhooks/flush",
+    "postPatronWebhooksFlush",
+    "Send the account's due deliveries now and answer once they are done",
+    tags=["Webhooks"],
+    response=wire.Flushed,
+)
 async def flush(request: Http, every_pending: bool = Parameter(query="all", default=False)) -> wire.Flushed:
     """`?all=true`: every pending delivery counts as due, backoff ignored (a receiver that
     failed twice gets its third attempt in the same flush)."""
