@@ -15,7 +15,7 @@ from patron.server.db.engine import Database
 from tests.conftest import Account
 from tests.factories import create_customer, customer_body
 from tests.server.sandbox.conftest import ADMIN
-from tests.server.webhooks.test_outbox import add_policy
+from tests.server.webhooks.logrows import add_policy
 
 Client = TestClient[Litestar]
 
@@ -36,7 +36,7 @@ def control(client: Client, account: Account, tail: str, **kwargs: object) -> No
 
 
 def test_a_reset_removes_policies_events_and_deliveries(client: Client, database: Database, account: Account) -> None:
-    add_policy(database, account, "WEBHOOK", ["http://127.0.0.1:9/a"], None)
+    add_policy(database, account, ["http://127.0.0.1:9/a"])
     create_customer(client, account.headers)
     assert counts(database, account) == {"notification_policies": 1, "webhook_events": 1, "webhook_deliveries": 1}
     control(client, account, "/reset")
@@ -46,7 +46,7 @@ def test_a_reset_removes_policies_events_and_deliveries(client: Client, database
 def test_a_restore_brings_the_policies_back_keeps_the_log_and_fires_nothing(
     client: Client, database: Database, account: Account
 ) -> None:
-    add_policy(database, account, "WEBHOOK", ["http://127.0.0.1:9/a"], None)
+    add_policy(database, account, ["http://127.0.0.1:9/a"])
     customer = create_customer(client, account.headers)
     control(client, account, "/snapshots", json={"name": "base"})
     body = {**customer_body(), "legalName": customer["legalName"]}

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from patron.server import clock
 from patron.server.db import tables
 from patron.server.db.engine import Database
 from patron.server.webhooks.service import outbox
 from tests.conftest import Account
 from tests.factories import contact, create_customer, customer_body
+from tests.server.webhooks.logrows import add_policy
 
 e = tables.webhook_event.c
 w = tables.webhook_delivery.c
@@ -37,26 +37,6 @@ def events(database: Database, account: Account) -> list[tuple[str, str, dict[st
 
 def types(database: Database, account: Account) -> list[tuple[str, str]]:
     return [(kind, resource) for kind, resource, _ in events(database, account)]
-
-
-def add_policy(
-    database: Database, account: Account, channel: str, recipients: list[str], kinds: list[str] | None
-) -> uuid.UUID:
-    policy_id = clock.new_id()
-    with database.write() as tx:
-        tx.execute(
-            insert(tables.notification_policy).values(
-                account_id=uuid.UUID(account.account_id),
-                id=policy_id,
-                name="hooks",
-                channel=channel,
-                recipients=recipients,
-                notification_types=kinds,
-                webhook_secret="whsec_test" if channel == "WEBHOOK" else None,
-                created_at=clock.utc_now(),
-            )
-        )
-    return policy_id
 
 
 def test_a_create_records_the_customer_as_get_renders_it(
@@ -202,9 +182,9 @@ def test_a_failed_write_records_nothing(client: TestClient[Litestar], account: A
 def test_a_delivery_per_matching_webhook_recipient_and_skipped_for_email(
     client: TestClient[Litestar], account: Account, database: Database
 ) -> None:
-    hooks = add_policy(database, account, "WEBHOOK", ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"], None)
-    add_policy(database, account, "WEBHOOK", ["http://127.0.0.1:9/c"], ["CUSTOMER_ARCHIVED"])
-    mail = add_policy(database, account, "EMAIL", ["ops@example.com"], ["CUSTOMER_CREATED"])
+    hooks = uuid.UUID(add_policy(database, account, ["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]))
+    add_policy(database, account, ["http://127.0.0.1:9/c"], kinds=["CUSTOMER_ARCHIVED"])
+    mail = uuid.UUID(add_policy(database, account, ["ops@example.com"], channel="EMAIL", kinds=["CUSTOMER_CREATED"]))
     create_customer(client, account.headers)
     with database.read() as tx:
         rows = tx.execute(select(w.policy_id, w.recipient, w.status, w.attempts).order_by(w.recipient)).all()
@@ -218,7 +198,7 @@ def test_a_delivery_per_matching_webhook_recipient_and_skipped_for_email(
 def test_another_accounts_policy_never_matches(
     client: TestClient[Litestar], account: Account, other_account: Account, database: Database
 ) -> None:
-    add_policy(database, other_account, "WEBHOOK", ["http://127.0.0.1:9/a"], None)
+    add_policy(database, other_account, ["http://127.0.0.1:9/a"])
     create_customer(client, account.headers)
     with database.read() as tx:
         assert tx.execute(select(w.id)).all() == []
@@ -228,7 +208,7 @@ def test_another_accounts_policy_never_matches(
 def test_a_policy_whose_types_exclude_the_event_gets_no_delivery(
     client: TestClient[Litestar], account: Account, database: Database, kinds: list[str]
 ) -> None:
-    add_policy(database, account, "WEBHOOK", ["http://127.0.0.1:9/a"], kinds)
+    add_policy(database, account, ["http://127.0.0.1:9/a"], kinds=kinds)
     create_customer(client, account.headers)
     with database.read() as tx:
         assert tx.execute(select(w.id)).all() == []
@@ -237,7 +217,7 @@ def test_a_policy_whose_types_exclude_the_event_gets_no_delivery(
 def test_a_write_that_fails_after_recording_its_event_keeps_none(
     client: TestClient[Litestar], account: Account, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_policy(database, account, "WEBHOOK", ["http://127.0.0.1:9/a"], None)
+    add_policy(database, account, ["http://127.0.0.1:9/a"])
     real = outbox.record
 
     def record_then_fail(*args: Any, **kwargs: Any) -> bool:

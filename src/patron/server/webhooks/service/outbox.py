@@ -50,14 +50,15 @@ def record(
     """Record an event for each change whose representation differs from the one last
     announced (a new customer always), with its deliveries; True when any delivery waits
     to be sent."""
+    digests = {c.resource_id: digest(c.resource) for c in changes}
     fresh = [
         c
         for c in changes
-        if c.notification_type == NotificationType.CUSTOMER_CREATED or held.get(c.resource_id) != digest(c.resource)
+        if c.notification_type == NotificationType.CUSTOMER_CREATED or held.get(c.resource_id) != digests[c.resource_id]
     ]
     if not fresh:
         return False
-    repository.store_digests(tx, account_id, {c.resource_id: digest(c.resource) for c in fresh})
+    repository.store_digests(tx, account_id, {c.resource_id: digests[c.resource_id] for c in fresh})
     now = clock.utc_now()
     events = [_event(account_id, change, now) for change in fresh]
     repository.insert_events(tx, events)
