@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.conftest import Account
+from patron.server.config import Settings
+from tests.conftest import NO_LIMITS, SECRET_KEY, Account
 from tests.server.notifications.policies import POLICIES, Client, create_policy, policy_body
 
 DATABASE_ERRORS = {
@@ -25,7 +26,7 @@ def assert_database_errors(response: Any) -> list[dict[str, str]]:
     assert response.status_code == 400, response.text
     body = response.json()
     assert set(body) == {"error", "errors"}
-    assert body["error"]["type"] in {"ValidationError", "IdempotencyError"}
+    assert body["error"]["type"] in {"ValidationError", "IdempotencyError", "UnrecognisedApiVersion"}
     assert body["errors"] == body["error"].get("errors", [])
     errors: list[dict[str, str]] = body["errors"]
     return errors
@@ -107,6 +108,32 @@ class TestEveryRefusal:
     def test_remove_type(self, client: Client, account: Account, policy_id: str) -> None:
         response = client.delete(f"{POLICIES}/{policy_id}/notification-types/CUSTOMER_DELETED", headers=account.headers)
         assert assert_database_errors(response)[0]["field"] == "type"
+
+
+class TestRefusedBeforeTheRoute:
+    def test_an_unknown_sequence_version(self, client: Client, account: Account) -> None:
+        headers = {**account.headers, "Sequence-Version": "2017-01-01"}
+        response = client.post(POLICIES, json=policy_body(), headers=headers)
+        assert assert_database_errors(response) == []
+        assert response.json()["error"]["type"] == "UnrecognisedApiVersion"
+
+    def test_an_unknown_sequence_version_elsewhere_keeps_patrons_body(self, client: Client, account: Account) -> None:
+        headers = {**account.headers, "Sequence-Version": "2017-01-01"}
+        response = client.get(POLICIES, headers=headers)
+        assert response.status_code == 400
+        assert set(response.json()) == {"error"}
+
+
+class TestInjected400:
+    @pytest.fixture
+    def settings(self, database_url: str) -> Settings:
+        return Settings(database_url=database_url, secret_key=SECRET_KEY, admin_token="token", **NO_LIMITS)
+
+    def test_a_sandbox_answer_takes_the_routes_shape(self, client: Client, account: Account) -> None:
+        headers = {**account.headers, "Prefer": "code=400"}
+        assert assert_database_errors(client.post(POLICIES, json=policy_body(), headers=headers)) == []
+        other = client.post("/api/customer-aliases", json={}, headers=headers)
+        assert (other.status_code, set(other.json())) == (400, {"error"})
 
 
 class TestOtherStatusesAndOperations:

@@ -112,7 +112,7 @@ def edge_middleware(database: Database, limiter: Limiter, control: sandbox.Contr
             version = _header(scope, _VERSION_HEADER)
             try:
                 if version is not None and version.strip() != API_VERSION.encode():
-                    raise _Refused(400, errors.body("UnrecognisedApiVersion", _UNKNOWN_VERSION))
+                    raise _Refused(400, errors.bad_request_body(scope, "UnrecognisedApiVersion", _UNKNOWN_VERSION))
                 verdict = _admit(scope, database, limiter)
             except _Refused as refused:
                 await _send_error(send, refused.status, refused.content, refused.headers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -94,21 +95,28 @@ def database_errors(handler: HTTPRouteHandler) -> HTTPRouteHandler:
     return handler
 
 
-def _wants_database_errors(request: Request[Any, Any, Any] | None) -> bool:
-    if request is None:  # a domain error answered outside a request (the sandbox's edge)
-        return False
-    handler = request.scope.get("route_handler")
+def _wants_database_errors(scope: Mapping[str, Any]) -> bool:
+    handler = scope.get("route_handler")
     return isinstance(handler, HTTPRouteHandler) and bool(handler.opt.get(DATABASE_ERRORS))
 
 
-def _bad_request(
-    request: Request[Any, Any, Any], error_type: str, message: str, fields: list[wire.FieldError] | None = None
-) -> Response[bytes]:
-    """A 400 in the route's shape (see `database_errors`)."""
-    if not _wants_database_errors(request):
-        return _respond(400, body(error_type, message, fields))
+def bad_request_body(
+    scope: Mapping[str, Any], error_type: str, message: str, fields: list[wire.FieldError] | None = None
+) -> bytes:
+    """A 400's body in the shape of the route `scope` is routed to (see `database_errors`);
+    the edge's 400s take it too, as the route is known before the edge runs."""
+    if not _wants_database_errors(scope):
+        return body(error_type, message, fields)
     detail = wire.ErrorDetail(type=error_type, message=message, errors=fields)
-    return _respond(400, _ENCODER.encode(DatabaseErrors(error=detail, errors=fields or [])))
+    return _ENCODER.encode(DatabaseErrors(error=detail, errors=fields or []))
+
+
+def _bad_request(
+    request: Request[Any, Any, Any] | None, error_type: str, message: str, fields: list[wire.FieldError] | None = None
+) -> Response[bytes]:
+    """A 400 in the route's shape; `request` None: a domain error answered outside a
+    request (the sandbox's edge)."""
+    return _respond(400, bad_request_body(request.scope if request is not None else {}, error_type, message, fields))
 
 
 def headers_for(status: int) -> dict[str, str]:

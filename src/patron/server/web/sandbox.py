@@ -126,7 +126,7 @@ class Control:
             await app(scope, tape.receive, send)
             return
         await tape.drain()  # the route never runs: the body is read for the journal only
-        await _send_answer(send, answer.status, answer)
+        await _send_answer(send, scope, answer.status, answer)
 
     async def _fault(self, account_id: uuid.UUID, scope: Scope) -> Answer | None:
         """The rule that acts on this request, if any: one indexed read on the event loop
@@ -229,9 +229,12 @@ def _preference(name: str, value: str) -> int:
     return int(value)
 
 
-async def _send_answer(send: Send, status: int, answer: Answer) -> None:
+async def _send_answer(send: Send, scope: Scope, status: int, answer: Answer) -> None:
     message = f"{errors.reason(status) or f'Status {status}'}: answered by patron's sandbox ({answer.source})"
-    content = errors.body(errors.error_type(status), message)
+    if status == 400:  # in the route's 400 shape, as its schema declares it
+        content = errors.bad_request_body(scope, errors.error_type(status), message)
+    else:
+        content = errors.body(errors.error_type(status), message)
     headers = {name.lower(): value for name, value in errors.headers_for(status).items()}
     if status in _RETRIED or answer.retry_after is not None:
         headers["retry-after"] = str(1 if answer.retry_after is None else answer.retry_after)
