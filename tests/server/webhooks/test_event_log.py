@@ -356,6 +356,7 @@ def test_the_log_is_in_patron_s_openapi_document_with_or_without_the_control_pla
         ("post", "/_patron/events/{id}/redeliver"),
         ("get", "/_patron/deliveries"),
         ("get", "/_patron/deliveries/{id}"),
+        ("post", "/_patron/webhooks/flush"),
     }
     for document in documents:
         assert document["components"]["securitySchemes"]["basicAuth"] == {"type": "http", "scheme": "basic"}
@@ -370,9 +371,16 @@ def test_the_log_is_in_patron_s_openapi_document_with_or_without_the_control_pla
         for operation in found.values():
             assert operation["security"] == [{"basicAuth": []}]
             assert {"400", "401"} <= set(operation["responses"])
+        # A redelivery is a write a retry must not repeat; a flush sends what is due either way.
+        keyed = {key for key, operation in found.items() if "Idempotency-Key" in _headers(operation)}
+        assert keyed == {("post", "/_patron/events/{id}/redeliver")}
     off, on_doc = documents
     assert not [path for path in off["paths"] if path.startswith("/_patron/accounts")]
     assert [path for path in on_doc["paths"] if path.startswith("/_patron/accounts")]
+
+
+def _headers(operation: dict[str, Any]) -> list[str]:
+    return [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
 
 
 def test_events_in_the_api_s_document_are_none(client: Client) -> None:

@@ -79,14 +79,16 @@ def operation(
     status: int = 200,
     errors: Sequence[int] = (),
     response: type[Any] | None = None,
+    keyed: bool = True,
 ) -> HTTPRouteHandler:
     """The route decorator of one of Sequence's operations: its method and path, its name in
     the OpenAPI document, the success status and the error statuses it can answer. A write
     answers with the bytes `write` encoded, so it names its body's shape in `response`;
-    a POST or PUT also takes `Idempotency-Key` (and may answer 409 while its key is in use);
+    a POST or PUT also takes `Idempotency-Key` (and may answer 409 while its key is in use)
+    unless `keyed` is False (an action that changes nothing when repeated, not a `write`);
     a request that may carry a body may answer 408 and 415 for it (`web/guard.py`)."""
     assert response is not None or method == "GET", f"{operation_id}: a write names its body's shape in `response`"
-    retryable = method in RETRYABLE
+    retryable = keyed and method in RETRYABLE
     bodied = (408, 415) if method != "GET" else ()
     responses = error_specs(*errors, *bodied, *((409,) if retryable else ()))
     if response is not None:

@@ -18,6 +18,7 @@ from patron.wire import webhooks as wire
     "Send the account's due deliveries now and answer once they are done",
     tags=["Webhooks"],
     response=wire.Flushed,
+    keyed=False,  # sending what is due twice sends nothing twice: no key, no replay
 )
 async def flush(request: Http, every_pending: bool = Parameter(query="all", default=False)) -> wire.Flushed:
     """`?all=true`: every pending delivery counts as due, backoff ignored (a receiver that
