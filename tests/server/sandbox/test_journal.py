@@ -168,6 +168,14 @@ class TestWhatIsJournaled:
         client.get(f"/_patron/accounts/{account.account_id}/faults", headers=ADMIN)
         assert journal(client, account) == []
 
+    def test_not_the_accounts_own_patron_tools(self, client: Client, account: Account) -> None:
+        """The webhook log and flush are the test's tools, not the code under test: never
+        journaled, and `Prefer` does not act on them."""
+        headers = {**account.headers, "Prefer": "code=503"}
+        assert client.get("/_patron/events", headers=headers).status_code == 200
+        assert client.post("/_patron/webhooks/flush", headers=account.headers).status_code == 200
+        assert journal(client, account) == []
+
     def test_keeps_the_newest_1000_at_least_and_drops_the_oldest(
         self, client: Client, account: Account, database: Database
     ) -> None:

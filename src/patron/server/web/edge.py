@@ -7,7 +7,9 @@ here: the operator (`/_patron/accounts...`, a bearer admin token) and an account
 other `/_patron/` path, its own Basic credentials, like `/api`). Without an admin token
 the control plane is off: the operator's paths are left to routing (a 404), `/api`
 requests run with no sandbox behaviour and ignore any test clock; an account's own
-`/_patron/` paths (its webhook log, docs/webhooks.md) still take its credentials."""
+`/_patron/` paths (its webhook log, docs/webhooks.md) still take its credentials and count
+against its rate limit, but the sandbox neither journals them nor injects faults into
+them: they are the test's tools, not the code under test."""
 
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from patron.wire import API_VERSION
 
 _PUBLIC = ("/livez", "/readyz", "/metrics", "/api/openapi.json", "/api/docs", "/_patron/openapi.json")
 _OPERATOR = "/_patron/accounts"
+_TOOLS = "/_patron/"
 _VERSION_HEADER = b"sequence-version"
 _UNKNOWN_VERSION = "No matching API version found. Please make sure the specified API version is valid."
 _TOO_MANY_REQUESTS = "Too many requests for this credential; retry after the seconds in the Retry-After header."
@@ -123,7 +126,10 @@ def edge_middleware(database: Database, limiter: Limiter, control: sandbox.Contr
                 return
             principal: Principal = scope["user"]
             with clock.pinned(principal.frozen_at):
-                await control.around(app, scope, receive, send)
+                if path.startswith(_TOOLS):  # patron's own tools: never journaled nor faulted
+                    await app(scope, receive, send)
+                else:
+                    await control.around(app, scope, receive, send)
 
         return middleware
 
