@@ -63,6 +63,24 @@ def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return request.app.openapi_schema.to_schema()
 
 
+def _openapi_config() -> OpenAPIConfig:
+    """Sequence's API document, `/api/openapi.json`, browsable at `/api/docs/`."""
+    return OpenAPIConfig(
+        title="patron: Sequence Customers API",
+        version=__version__,
+        description=(
+            f"A self-hostable server for Sequence's Customers API, version {API_VERSION}. "
+            "Authenticate with HTTP Basic (clientId:clientSecret)."
+        ),
+        path="/api/docs",
+        render_plugins=[docs.SwaggerPage(path="/")],
+        servers=[Server(url="/")],
+        components=Components(security_schemes={"basicAuth": SecurityScheme(type="http", scheme="basic")}),
+        tags=[Tag(name=n) for n in ("Customers", "Customer Aliases", "Contacts", "Organizations")],
+        use_handler_docstrings=False,
+    )
+
+
 def create_app(settings: Settings, *, database: Database | None = None) -> Litestar:
     """Build the app. The caller owns migrations (run them before serving)."""
     database = database or open_database(settings)
@@ -84,26 +102,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Lites
         route_handlers=[*CUSTOMER_ROUTES, *ALIAS_ROUTES, *CONTACT_ROUTES, *ORGANIZATION_ROUTES, *NOTIFICATION_ROUTES],
         security=[{"basicAuth": []}],
     )
-    openapi = OpenAPIConfig(
-        title="patron: Sequence Customers API",
-        version=__version__,
-        description=(
-            f"A self-hostable server for Sequence's Customers API, version {API_VERSION}. "
-            "Authenticate with HTTP Basic (clientId:clientSecret)."
-        ),
-        path="/api/docs",
-        render_plugins=[docs.SwaggerPage(path="/")],
-        servers=[Server(url="/")],
-        components=Components(security_schemes={"basicAuth": SecurityScheme(type="http", scheme="basic")}),
-        tags=[Tag(name=n) for n in ("Customers", "Customer Aliases", "Contacts", "Organizations")],
-        use_handler_docstrings=False,
-    )
     app = Litestar(
         route_handlers=[api, patron_routes, livez, readyz, metrics_exposition, openapi_document],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[edge_middleware(database, Limiter(settings), control), guard],
         before_send=[stamp_response],
-        openapi_config=openapi,
+        openapi_config=_openapi_config(),
         request_max_body_size=MAX_BODY_BYTES,
         response_cache_config=ResponseCacheConfig(),
         debug=False,
