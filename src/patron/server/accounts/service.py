@@ -15,6 +15,7 @@ from patron.server import clock
 from patron.server.accounts import repository
 from patron.server.accounts.repository import CredentialRow
 from patron.server.auth import Principal
+from patron.server.db import locks
 from patron.server.db.snapshot import Snapshot
 from patron.server.errors import InvalidInput, NotFound, Unauthenticated
 
@@ -89,6 +90,15 @@ def list_credentials(tx: Connection, account_id: uuid.UUID) -> list[CredentialRo
 def revoke_credential(tx: Connection, client_id: str) -> None:
     if repository.revoke_credential(tx, client_id, clock.utc_now()) == 0:
         raise NotFound("credential", client_id)
+
+
+def begin_write(tx: Connection, account_id: uuid.UUID) -> None:
+    """The first statement of every API write: the account's write lock, shared. A reset,
+    restore, snapshot or deletion of the account takes it alone before any row lock, so
+    it waits for the writes in flight and they for it. Without it, a write holding a
+    customer that then inserts a row referring to the account (an outbox row, a digest)
+    would wait for a reset waiting for that customer: a deadlock PostgreSQL ends with a 503."""
+    locks.shared(tx, locks.ACCOUNT, account_id)
 
 
 def has_accounts(tx: Connection) -> bool:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Connection, bindparam, delete, func, select, text
+from sqlalchemy import Connection, bindparam, delete, func, select
 
-from patron.server.db import tables, upsert
+from patron.server.db import locks, tables, upsert
 
 o = tables.organization.c
 m = tables.organization_member.c
@@ -46,21 +45,12 @@ def owned_by(tx: Connection, account_id: uuid.UUID, owner_id: uuid.UUID) -> uuid
     return tx.execute(query).scalar()
 
 
-# pg_advisory_xact_lock(space, key): `space` says what is locked (an account's hierarchy),
-# `key` which account (a 32-bit digest of its id; two accounts sharing one only wait).
-_HIERARCHY_SPACE = 0x6F726701
-
-
 def lock_hierarchy(tx: Connection, account_id: uuid.UUID) -> None:
     """Take the account's hierarchy lock to the end of the transaction: writes that add
     members (and so decide whether a cycle would form) run one after the other, so two
     organizations cannot each take the other's owner at once. SQLite: nothing to do (one
     writer at a time). Taken before any organization's row lock, never after."""
-    if tx.dialect.name != "postgresql":
-        return
-    digest = zlib.crc32(account_id.bytes)
-    key = digest - 2**32 if digest >= 2**31 else digest
-    tx.execute(text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": _HIERARCHY_SPACE, "key": key})
+    locks.exclusive(tx, locks.HIERARCHY, account_id)
 
 
 def lock(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> Organization | None:

@@ -41,6 +41,7 @@ from litestar.openapi.spec.enums import OpenAPIType
 from sqlalchemy import Connection
 
 from patron.server import changes
+from patron.server.accounts import service as accounts
 from patron.server.auth import Principal
 from patron.server.db.engine import Database
 from patron.server.db.snapshot import Snapshot
@@ -217,6 +218,7 @@ async def write(request: Http, call: Call[P, msgspec.Struct], *args: P.args, **k
 
     def work() -> tuple[idempotency.Outcome, bool]:
         with changes.noting() as noted, db.write() as tx:
+            accounts.begin_write(tx, who.account_id)
             outcome = idempotency.run_once(tx, who, keyed, status, lambda tx, who: call(tx, who, *args, **kwargs))
             # Before the commit, in the write's transaction: its webhook events (a replay did nothing).
             queued = announce(tx, who, noted)

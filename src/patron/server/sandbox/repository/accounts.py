@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Table, delete, select, update
 
-from patron.server.db import tables
+from patron.server.db import locks, tables
 
 a = tables.account.c
 cr = tables.credential.c
@@ -67,16 +67,17 @@ def exists(tx: Connection, account_id: uuid.UUID, *, lock: bool = False) -> bool
 
 
 def lock(tx: Connection, account_id: uuid.UUID) -> int | None:
-    """Lock the account's row, then its customers' rows; the number of customers, or None
-    when there is no such account.
+    """Take the account's write lock alone, then lock its row and its customers' rows; the
+    number of customers, or None when there is no such account.
 
-    On PostgreSQL every write of the account's data waits here or is waited for: a create
-    (or any write with an Idempotency-Key) inserts a row referring to the account, which
-    conflicts with this lock; every other write refers to or locks one of the customers.
-    So what follows (a reset, a delete, a snapshot's reads) sees every write committed
-    before it and none after. A write that holds one customer while it needs another the
-    lock already holds is a deadlock PostgreSQL ends by failing one of the two (a 503).
-    SQLite runs one writer at a time anyway (`FOR UPDATE` is not even said there)."""
+    On PostgreSQL every API write holds the write lock shared from its first statement
+    (`accounts.service.begin_write`), so this waits for the writes in flight, and writes
+    arriving later wait for this transaction, before either holds any row: what follows
+    (a reset, a delete, a snapshot's reads) sees every write committed before it and none
+    after, and never deadlocks with one. The row locks hold off what writes outside the
+    API (an import, the webhook dispatcher's bookkeeping) would change meanwhile. SQLite
+    runs one writer at a time anyway (neither lock is even said there)."""
+    locks.exclusive(tx, locks.ACCOUNT, account_id)
     if tx.execute(select(a.id).where(a.id == account_id).with_for_update()).first() is None:
         return None
     c = tables.customer.c
