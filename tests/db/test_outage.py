@@ -223,3 +223,71 @@ class TestClassification:
 
     def test_the_error_is_the_one_every_edge_answers_with_503(self) -> None:
         assert isinstance(outage.unavailable(), Unavailable)
+
+
+sqlite_only = pytest.mark.skipif(
+    bool(os.environ.get("PATRON_TEST_DATABASE_URL")), reason="SQLite's single writer; runs in the SQLite pass"
+)
+
+
+def probe_database(database_url: str, busy_timeout_ms: int) -> Database:
+    database = Database(
+        make_engine(database_url, busy_timeout_ms=busy_timeout_ms), b"key", busy_timeout_ms=busy_timeout_ms
+    )
+    with database.write() as tx:
+        tx.exec_driver_sql("CREATE TABLE writer_probe (n int)")
+    return database
+
+
+@sqlite_only
+def test_a_process_s_writers_take_turns_and_none_is_refused_while_each_is_short(database_url: str) -> None:
+    # Eight threads each write ten times, holding SQLite's lock 20 ms a time: 1.6 s of
+    # writing in all, every writer waiting on the others. In turn, none waits longer than
+    # seven writes; left to SQLite's polling, some lost to newcomers past the 1 s timeout.
+    database = probe_database(database_url, busy_timeout_ms=1000)
+    outcomes: list[str] = []
+
+    def writer() -> None:
+        for _ in range(10):
+            try:
+                with database.write() as tx:
+                    tx.exec_driver_sql("INSERT INTO writer_probe VALUES (1)")
+                    time.sleep(0.02)
+                outcomes.append("committed")
+            except Unavailable:
+                outcomes.append("unavailable")
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with database.read() as tx:
+        rows = tx.exec_driver_sql("SELECT count(*) FROM writer_probe").scalar()
+    database.engine.dispose()
+    assert outcomes.count("committed") == 80
+    assert rows == 80
+
+
+@sqlite_only
+def test_a_writer_waiting_past_the_busy_timeout_is_refused_as_unavailable(database_url: str) -> None:
+    database = probe_database(database_url, busy_timeout_ms=300)
+    holding = threading.Event()
+    release = threading.Event()
+
+    def holder() -> None:
+        with database.write() as tx:
+            tx.exec_driver_sql("INSERT INTO writer_probe VALUES (1)")
+            holding.set()
+            release.wait(timeout=10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(timeout=10)
+    started = time.monotonic()
+    with pytest.raises(Unavailable), database.write() as tx:
+        tx.exec_driver_sql("INSERT INTO writer_probe VALUES (2)")
+    assert time.monotonic() - started < FAST
+    release.set()
+    thread.join(timeout=10)
+    database.engine.dispose()

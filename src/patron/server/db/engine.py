@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections import deque
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, pool
@@ -162,6 +164,52 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
         raise
 
 
+class WriterQueue:
+    """SQLite lets one writer in at a time and has the others poll for the lock, sleeping
+    up to 100 ms between tries, in no order: under load a writer can lose to newcomers for
+    seconds. Writers of one process queue here instead, first come first served, each
+    handed the turn the moment the one before it ends; only another process's writers
+    meet SQLite's busy timeout."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self._guard = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._held = False
+        self._timeout_s = timeout_s
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold the process's write turn (`Unavailable` after the busy timeout)."""
+        self._enter()
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _enter(self) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            waiter = threading.Lock()
+            waiter.acquire()
+            self._waiting.append(waiter)
+        if waiter.acquire(timeout=self._timeout_s):
+            return
+        with self._guard:
+            if waiter not in self._waiting:
+                return  # handed the turn just as the wait ran out
+            self._waiting.remove(waiter)
+        raise outage.unavailable()
+
+    def _leave(self) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()
+            else:
+                self._held = False
+
+
 class Database:
     """The engine and server key a running patron works with; hands out transactions.
 
@@ -174,6 +222,8 @@ class Database:
     ) -> None:
         self.engine = engine
         self.key = key
+        sqlite = engine.dialect.name == "sqlite"
+        self._writers = WriterQueue(busy_timeout_ms / 1000) if sqlite else None
         self._snapshots = snapshots_for(engine, read=self.read, pool=snapshots, busy_timeout_ms=busy_timeout_ms)
 
     def read(self) -> AbstractContextManager[Connection]:
@@ -192,8 +242,11 @@ class Database:
         self._snapshots.close()
         self.engine.dispose()
 
-    def write(self) -> AbstractContextManager[Connection]:
-        return transaction(self.engine, write=True)
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction; on SQLite, after this process's writers before it."""
+        with self._writers.turn() if self._writers else nullcontext(), transaction(self.engine, write=True) as tx:
+            yield tx
 
     def ping(self) -> bool:
         """True when the database answers a trivial query."""
