@@ -24,6 +24,7 @@ from patron.server.app import create_app
 from patron.server.config import Settings
 from patron.server.db import tables
 from patron.server.db.engine import Database
+from patron.server.webhooks.service import dispatch
 from patron.wire import signature
 from tests.conftest import NO_LIMITS, SECRET_KEY, Account, make_account
 from tests.factories import create_customer
@@ -661,3 +662,32 @@ class TestConcurrency:
             slow.release()
             slow.wait_for(10)
         assert slow.most_at_once == 4
+
+    def test_deliveries_past_four_at_once_go_out_as_attempts_end_not_on_the_next_poll(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(dispatch, "POLL_S", 3600.0)
+        with served(database_url, webhooks=True) as (client, database, owner), Receiver() as hook:
+            policy = add_policy(database, owner, [hook.url])
+            queued = [queue(database, owner, hook.url, policy_id=policy) for _ in range(12)]
+            written(client, database, owner)  # a write wakes the dispatcher once
+            got = hook.wait_for(13)
+        assert {str(q.event_id) for q in queued} <= {request.headers["webhook-id"] for request in got}
+
+    def test_writes_for_a_recipient_at_its_limit_go_out_as_its_attempts_end(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Woken for a recipient with four attempts in flight, the dispatcher does not claim
+        # (there is nothing it may send): the first attempt to end claims the rest.
+        monkeypatch.setattr(dispatch, "POLL_S", 3600.0)
+        with (
+            served(database_url, webhooks=True, webhook_timeout=10.0) as (client, database, owner),
+            Receiver(default=Reply(hang=True)) as slow,
+        ):
+            add_policy(database, owner, [slow.url])
+            first = [written(client, database, owner)[0] for _ in range(4)]
+            slow.wait_for(4)
+            later = [written(client, database, owner)[0] for _ in range(3)]
+            slow.release()
+            got = slow.wait_for(7)
+        assert {str(q.event_id) for q in first + later} == {request.headers["webhook-id"] for request in got}

@@ -18,6 +18,7 @@ from patron.server.db.engine import Database
 from patron.server.webhooks.repository import deliveries
 from patron.server.webhooks.repository.deliveries import Result
 from patron.server.webhooks.service import dispatch, sender
+from patron.server.webhooks.service.dispatch import Finished
 from patron.server.webhooks.service.sender import Answer
 from tests.conftest import Account
 from tests.server.webhooks.test_dispatch import queue
@@ -162,15 +163,33 @@ class TestLeases:
         [taker] = _claim(database).claims
         attempt = deliveries.Attempt(clock.utc_now(), 1, {}, 1.0, 200, {}, "", None)
         done = Result("succeeded", None, clock.utc_now(), 200, None)
-        assert dispatch.record(database, late, done, attempt) is False
+        assert dispatch.record(database, [Finished(late, done, attempt)]) == [False]
         with database.read() as tx:
             row = tx.execute(select(tables.webhook_delivery).where(d.id == queued.delivery_id)).one()
             count = tx.execute(select(func.count()).select_from(tables.webhook_attempt)).scalar_one()
         assert (row.status, row.attempts, row.lease_token, count) == ("pending", 0, taker.token, 0)
-        assert dispatch.record(database, taker, done, attempt) is True
+        assert dispatch.record(database, [Finished(taker, done, attempt)]) == [True]
         with database.read() as tx:
             row = tx.execute(select(tables.webhook_delivery).where(d.id == queued.delivery_id)).one()
         assert (row.status, row.attempts, row.lease_token, row.lease_until) == ("succeeded", 1, None, None)
+
+    def test_attempts_stored_together_each_count_only_under_their_own_lease(
+        self, database: Database, account: Account
+    ) -> None:
+        queue(database, account, "http://127.0.0.1:9/a")
+        [late] = _claim(database, lease_s=-1.0).claims
+        [taker] = _claim(database).claims
+        queue(database, account, "http://127.0.0.1:9/b")
+        [other] = _claim(database).claims
+        attempt = deliveries.Attempt(clock.utc_now(), 1, {}, 1.0, 200, {}, "", None)
+        done = Result("succeeded", None, clock.utc_now(), 200, None)
+        batch = [Finished(late, done, attempt), Finished(other, done, attempt)]
+        assert dispatch.record(database, batch) == [False, True]
+        with database.read() as tx:
+            rows = dict(tx.execute(select(d.id, d.status)).tuples().all())
+            count = tx.execute(select(func.count()).select_from(tables.webhook_attempt)).scalar_one()
+        assert rows == {taker.delivery.id: "pending", other.delivery.id: "succeeded"}
+        assert count == 1
 
     def test_a_claim_takes_at_most_four_to_one_recipient_and_leaves_the_rest(
         self, database: Database, account: Account
@@ -202,7 +221,7 @@ class TestRetention:
         [claimed] = _claim(database, room=1).claims
         assert claimed.delivery.id == old.delivery_id
         attempt = deliveries.Attempt(now, 1, {}, 1.0, 500, {}, "", None)
-        dispatch.record(database, claimed, Result("pending", now, None, 500, None), attempt)
+        dispatch.record(database, [Finished(claimed, Result("pending", now, None, 500, None), attempt)])
         assert dispatch.purge(database, retention_s=86400.0, test_clocks=True, after=None) is None
         with database.read() as tx:
             events = set(tx.execute(select(tables.webhook_event.c.id)).scalars())

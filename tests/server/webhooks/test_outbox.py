@@ -220,7 +220,7 @@ def test_a_write_that_fails_after_recording_its_event_keeps_none(
     add_policy(database, account, ["http://127.0.0.1:9/a"])
     real = outbox.record
 
-    def record_then_fail(*args: Any, **kwargs: Any) -> bool:
+    def record_then_fail(*args: Any, **kwargs: Any) -> frozenset[str]:
         real(*args, **kwargs)
         raise RuntimeError("the write fails after its event is recorded")
 

@@ -173,7 +173,7 @@ class TestRedeliver:
         seen: list[int] = []
 
         class Dispatcher:
-            def wake(self) -> None:
+            def wake(self, recipients: object = None) -> None:
                 # Woken after the commit: a fresh transaction already sees the new delivery.
                 seen.append(len(stored(database, event)))
 

@@ -132,13 +132,13 @@ def archive(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
     return get(tx, who, customer_id)
 
 
-def announce(tx: Connection, who: Principal, noted: changes.Noted) -> bool:
+def announce(tx: Connection, who: Principal, noted: changes.Noted) -> frozenset[str]:
     """Record a webhook event for every customer whose representation the write changed
     (docs/webhooks.md): the customers it noted, the people of the organizations whose members
-    changed, and those sharing an organization with a renamed customer. True when the outbox
-    has deliveries to send once the write commits."""
+    changed, and those sharing an organization with a renamed customer. The recipients the
+    outbox has deliveries for, to send once the write commits."""
     if not noted:
-        return False
+        return frozenset()
     ids = noted.created | noted.archived | noted.touched
     ids |= organizations.people(tx, who.account_id, sorted(noted.organizations))
     ids |= organizations.peers(tx, who.account_id, sorted(noted.renamed))

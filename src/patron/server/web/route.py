@@ -26,7 +26,7 @@ authenticated the caller before the route runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
@@ -51,9 +51,10 @@ from patron.wire import models as wire
 P = ParamSpec("P")
 T = TypeVar("T")
 Call = Callable[Concatenate[Connection, Principal, P], T]
-Announce = Callable[[Connection, Principal, changes.Noted], bool]
+Announce = Callable[[Connection, Principal, changes.Noted], frozenset[str]]
 """Records a write's webhook events (`customers.service.announce`, which `app.py` sets as
-`app.state.announce`: the web layer imports no resource); True when deliveries wait."""
+`app.state.announce`: the web layer imports no resource); the recipients of the deliveries
+waiting."""
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 Http = Request[Any, Any, Any]
 """The request a route receives."""
@@ -216,7 +217,7 @@ async def write(request: Http, call: Call[P, msgspec.Struct], *args: P.args, **k
     keyed = await _keyed(request)
     announce: Announce = request.app.state.announce
 
-    def work() -> tuple[idempotency.Outcome, bool]:
+    def work() -> tuple[idempotency.Outcome, frozenset[str]]:
         with changes.noting() as noted, db.write() as tx:
             accounts.begin_write(tx, who.account_id)
             outcome = idempotency.run_once(tx, who, keyed, status, lambda tx, who: call(tx, who, *args, **kwargs))
@@ -226,7 +227,7 @@ async def write(request: Http, call: Call[P, msgspec.Struct], *args: P.args, **k
 
     outcome, queued = await run_sync(work)
     if queued:
-        wake(request)
+        wake(request, queued)
     headers = _REPLAYED if outcome.replayed else None
     return Response(outcome.body, status_code=outcome.status, media_type=MediaType.JSON, headers=headers)
 
@@ -234,11 +235,12 @@ async def write(request: Http, call: Call[P, msgspec.Struct], *args: P.args, **k
 _REPLAYED = {"Idempotent-Replayed": "true"}
 
 
-def wake(request: Http) -> None:
-    """Tell this worker's webhook dispatcher that deliveries are waiting (committed)."""
+def wake(request: Http, recipients: Collection[str] | None = None) -> None:
+    """Tell this worker's webhook dispatcher that deliveries are waiting (committed), to
+    `recipients` (None: to anyone)."""
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
-        dispatcher.wake()
+        dispatcher.wake(recipients)
 
 
 async def _keyed(request: Http) -> idempotency.Keyed | None:

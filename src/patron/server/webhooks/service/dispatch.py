@@ -12,7 +12,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -182,12 +182,14 @@ def claim(
         with db.write() as tx:
             found = candidates(tx, lock=True)
             held = unsettled(tx)
-            return replace(take(tx, found), held=held) if found else Claimed([], held=held)
+            return replace(take(tx, found), held=held) if found else Claimed([], more=bool(busy), held=held)
     with db.read() as tx:
         found = candidates(tx, lock=False)
         held = unsettled(tx)
     if not found:
-        return Claimed([], held=held)
+        # Recipients at their limit may have deliveries waiting: the next attempt to end
+        # must claim again, not the next poll.
+        return Claimed([], more=bool(busy), held=held)
     with db.write() as tx:
         return replace(take(tx, found), held=held)
 
@@ -259,16 +261,27 @@ def pick(found: Sequence[Candidate], room: int, in_flight: Mapping[str, int]) ->
     return picked, left_out
 
 
-def record(db: Database, claimed: Claim, result: Result, attempt: deliveries.Attempt) -> bool:
-    """Store an attempt and where its delivery stands, in one short transaction; False
-    when the lease was lost meanwhile (the taker's attempt counts, not this one)."""
-    delivery = claimed.delivery
+@dataclass(frozen=True)
+class Finished:
+    """An attempt made under a claim, and where it leaves the delivery."""
+
+    claim: Claim
+    result: Result
+    attempt: deliveries.Attempt
+
+
+def record(db: Database, finished: Sequence[Finished]) -> list[bool]:
+    """Store attempts and where their deliveries stand, in one short transaction; for each,
+    False when its lease was lost meanwhile (the taker's attempt counts, not this one)."""
+    kept: list[bool] = []
     with db.write() as tx:
-        number = deliveries.record(tx, delivery.account_id, delivery.id, claimed.token, result)
-        if number is None:
-            return False
-        deliveries.add_attempt(tx, delivery.account_id, delivery.id, number, attempt)
-    return True
+        for one in finished:
+            delivery = one.claim.delivery
+            number = deliveries.record(tx, delivery.account_id, delivery.id, one.claim.token, one.result)
+            if number is not None:
+                deliveries.add_attempt(tx, delivery.account_id, delivery.id, number, one.attempt)
+            kept.append(number is not None)
+    return kept
 
 
 def purge(db: Database, *, retention_s: float, test_clocks: bool, after: uuid.UUID | None) -> uuid.UUID | None:
@@ -306,11 +319,14 @@ class _Pipe:
     woken: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     backlog: bool = False
+    recording: list[tuple[Finished, asyncio.Future[bool]]] = field(default_factory=list)
+    storing: bool = False
 
     def room(self) -> int:
         return IN_FLIGHT - sum(self.in_flight.values())
 
-    def wake(self) -> None:
+    def wake(self, recipients: Collection[str] | None = None) -> None:
+        """Deliveries wait for `recipients` (None: anyone): claim them now."""
         if self.loop.is_closed():
             return
         try:
@@ -318,9 +334,17 @@ class _Pipe:
         except RuntimeError:
             running = None
         if running is self.loop:
-            self.woken.set()
+            self._woken_for(recipients)
         else:
-            self.loop.call_soon_threadsafe(self.woken.set)
+            self.loop.call_soon_threadsafe(self._woken_for, recipients)
+
+    def _woken_for(self, recipients: Collection[str] | None) -> None:
+        # A claim would find nothing it may send when every recipient is at its limit
+        # (and scan their waiting deliveries to say so): their next attempt to end claims.
+        if recipients and all(self.in_flight[url] >= PER_RECIPIENT for url in recipients):
+            self.backlog = True
+        else:
+            self.woken.set()
 
     def finished(self, task: asyncio.Task[None], recipient: str) -> None:
         self.tasks.discard(task)
@@ -334,6 +358,36 @@ class _Pipe:
         """Until woken, or `seconds`."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.woken.wait(), seconds)
+
+    async def record(self, db: Database, finished: Finished) -> bool:
+        """Store an attempt (False: its lease was lost). Group commit: attempts ending while
+        a transaction stores others wait for it and go in the next one, all together."""
+        future: asyncio.Future[bool] = self.loop.create_future()
+        self.recording.append((finished, future))
+        if not self.storing:
+            self.storing = True
+            try:
+                await self._store(db)
+            finally:
+                self.storing = False
+        return await future
+
+    async def _store(self, db: Database) -> None:
+        while self.recording:
+            batch, self.recording = self.recording, []
+            try:
+                kept = await run_sync(record, db, [finished for finished, _ in batch])
+            except asyncio.CancelledError:
+                for _, future in [*batch, *self.recording]:
+                    future.cancel()
+                self.recording = []
+                raise
+            except Exception as error:  # each waiter's attempt goes unrecorded (its lease expires)
+                for _, future in batch:
+                    future.set_exception(error)
+                continue
+            for (_, future), one in zip(batch, kept, strict=True):
+                future.set_result(one)
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -372,10 +426,11 @@ class Dispatcher:
             await self._pipe.close()
             self._pipe = None
 
-    def wake(self) -> None:
-        """Deliveries are waiting (their write committed): claim them now."""
+    def wake(self, recipients: Collection[str] | None = None) -> None:
+        """Deliveries are waiting (their write committed) for `recipients` (None: anyone):
+        claim them now."""
         if self._pipe is not None and self._settings.webhooks:
-            self._pipe.wake()
+            self._pipe.wake(recipients)
 
     async def flush(self, account_id: uuid.UUID, *, every_pending: bool = False) -> Tally:
         """Send the account's due deliveries now (`every_pending`: every pending one, backoff
@@ -471,12 +526,12 @@ class Dispatcher:
             return claimed
 
     def _launch(self, pipe: _Pipe, claimed: Claim, tally: Tally | None) -> asyncio.Task[None]:
-        task = asyncio.create_task(self._deliver(pipe.sender, claimed, tally))
+        task = asyncio.create_task(self._deliver(pipe, claimed, tally))
         pipe.tasks.add(task)
         task.add_done_callback(partial(pipe.finished, recipient=claimed.delivery.recipient))
         return task
 
-    async def _deliver(self, client: Sender, claimed: Claim, tally: Tally | None) -> None:
+    async def _deliver(self, pipe: _Pipe, claimed: Claim, tally: Tally | None) -> None:
         """One attempt: sign with the account's now, send, record; never raises (a lease
         that is not recorded expires and the delivery is taken again)."""
         delivery = claimed.delivery
@@ -485,7 +540,7 @@ class Dispatcher:
             t_ms = int(started.timestamp() * 1000)
             standard = self._settings.webhook_standard_headers
             sent = sender.headers(delivery.secret or "", str(delivery.event_id), t_ms, delivery.body, standard=standard)
-            answer = await client.send(delivery.recipient, delivery.body, sent)
+            answer = await pipe.sender.send(delivery.recipient, delivery.body, sent)
             seed = f"{delivery.id}:{delivery.attempts + 1}"
             now = now_for(claimed.account_now)
             result = outcome(answer, delivery.attempts + 1, self._settings.webhook_retry_schedule, now=now, seed=seed)
@@ -499,7 +554,7 @@ class Dispatcher:
                 answer.excerpt,
                 answer.error,
             )
-            kept = await run_sync(record, self._db, claimed, result, attempt)
+            kept = await pipe.record(self._db, Finished(claimed, result, attempt))
         except Exception:
             log.warning("webhook delivery %s: the attempt was not recorded", delivery.id, exc_info=True)
             return

@@ -46,10 +46,10 @@ def digest(resource: bytes) -> str:
 
 def record(
     tx: Connection, account_id: uuid.UUID, changes: Sequence[Change], held: Mapping[uuid.UUID, str | None]
-) -> bool:
+) -> frozenset[str]:
     """Record an event for each change whose representation differs from the one last
-    announced (a new customer always), with its deliveries; True when any delivery waits
-    to be sent."""
+    announced (a new customer always), with its deliveries; the recipients of those waiting
+    to be sent (none: nothing to send)."""
     digests = {c.resource_id: digest(c.resource) for c in changes}
     fresh = [
         c
@@ -57,7 +57,7 @@ def record(
         if c.notification_type == NotificationType.CUSTOMER_CREATED or held.get(c.resource_id) != digests[c.resource_id]
     ]
     if not fresh:
-        return False
+        return frozenset()
     repository.store_digests(tx, account_id, {c.resource_id: digests[c.resource_id] for c in fresh})
     now = clock.utc_now()
     events = [_event(account_id, change, now) for change in fresh]
@@ -65,7 +65,7 @@ def record(
     matching = _matcher(tx, account_id)
     deliveries = [row for event in events for row in deliveries_of(event, matching(event["notification_type"]), now)]
     repository.insert_deliveries(tx, deliveries)
-    return any(row["status"] == "pending" for row in deliveries)
+    return frozenset(row["recipient"] for row in deliveries if row["status"] == "pending")
 
 
 def envelope(account_id: uuid.UUID, change: Change) -> bytes:
