@@ -273,15 +273,18 @@ class Finished:
 def record(db: Database, finished: Sequence[Finished]) -> list[bool]:
     """Store attempts and where their deliveries stand, in one short transaction; for each,
     False when its lease was lost meanwhile (the taker's attempt counts, not this one)."""
-    kept: list[bool] = []
+    kept: dict[int, bool] = {}
+    # In id order: two workers' batches holding one delivery (a lease taken over) lock its
+    # row in the same order, never in a deadlock.
+    order = sorted(range(len(finished)), key=lambda i: finished[i].claim.delivery.id)
     with db.write() as tx:
-        for one in finished:
-            delivery = one.claim.delivery
+        for i in order:
+            one, delivery = finished[i], finished[i].claim.delivery
             number = deliveries.record(tx, delivery.account_id, delivery.id, one.claim.token, one.result)
             if number is not None:
                 deliveries.add_attempt(tx, delivery.account_id, delivery.id, number, one.attempt)
-            kept.append(number is not None)
-    return kept
+            kept[i] = number is not None
+    return [kept[i] for i in range(len(finished))]
 
 
 def purge(db: Database, *, retention_s: float, test_clocks: bool, after: uuid.UUID | None) -> uuid.UUID | None:
