@@ -51,6 +51,11 @@ def pinned(moment: datetime | None) -> Iterator[None]:
         _pinned.reset(token)
 
 
+def pinned_moment() -> datetime | None:
+    """The moment time stands at here (None: the wall clock runs)."""
+    return _pinned.get()
+
+
 def _now_ms() -> int:
     pinned = _pinned.get()
     if pinned is not None:

@@ -128,16 +128,28 @@ class TestMetrics:
         ):
             assert f"# TYPE {name}" in response.text
 
-    def test_pool_use_returns_to_zero(self, client: Client, account: Account) -> None:
-        client.post("/api/customers", headers=account.headers, json={})
-        # The webhook dispatcher looks for due deliveries in the background every second,
-        # holding a connection for a moment: the gauge must come back to zero, not be zero
-        # at one instant.
+    def test_pool_use_returns_to_where_it_was(self, client: Client, account: Account) -> None:
+        # The gauge is the process's: every app a test session starts counts in it, and
+        # each one's webhook dispatcher holds a connection for a moment every second. Idle
+        # is the least seen over a whole second; after the writes it must come back there.
+        idle = least_checked_out(over_s=1.1)
+        for _ in range(3):
+            assert client.post("/api/customers", headers=account.headers, json={}).status_code == 400
+            assert client.get("/api/customers", headers=account.headers).status_code == 200
         deadline = time.monotonic() + 5
-        while sample("patron_db_pool_checked_out", pool="main") != 0 and time.monotonic() < deadline:
+        while sample("patron_db_pool_checked_out", pool="main") > idle and time.monotonic() < deadline:
             time.sleep(0.01)
-        assert sample("patron_db_pool_checked_out", pool="main") == 0
+        assert sample("patron_db_pool_checked_out", pool="main") <= idle
         assert sample("patron_db_pool_size", pool="main") == 10
+
+
+def least_checked_out(*, over_s: float) -> float:
+    least = sample("patron_db_pool_checked_out", pool="main")
+    deadline = time.monotonic() + over_s
+    while time.monotonic() < deadline:
+        least = min(least, sample("patron_db_pool_checked_out", pool="main"))
+        time.sleep(0.005)
+    return least
 
 
 def test_a_connection_the_pool_fails_to_hand_out_does_not_count(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -645,6 +645,57 @@ class TestOnOff:
         signature.verify(got.body, got.headers["sequence-signature"], SECRET)
 
 
+class TestLeasedByTheWrite:
+    """A write stores its deliveries leased to its worker's dispatcher, which sends them
+    once the write commits, without claiming them."""
+
+    def test_a_write_s_delivery_goes_out_without_a_claim(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(dispatch, "POLL_S", 3600.0)
+        claims: list[dispatch.Scope] = []
+        real_claim = dispatch.claim
+
+        def counted(db: Database, scope: dispatch.Scope, **kwargs: Any) -> dispatch.Claimed:
+            claims.append(scope)
+            return real_claim(db, scope, **kwargs)
+
+        monkeypatch.setattr(dispatch, "claim", counted)
+        with served(database_url, webhooks=True) as (client, database, owner), Receiver() as hook:
+            create_policy(client, account=owner, recipients=[hook.url])
+            before = len(claims)  # the dispatcher's first look, when it starts
+            [queued] = written(client, database, owner)
+            [got] = hook.wait_for(1)
+            wait_until(lambda: delivery(database, queued).status == "succeeded")
+            assert len(claims) == before
+        assert got.headers["webhook-id"] == str(queued.event_id)
+        assert [a.number for a in attempts(database, queued)] == [1]
+        assert delivery(database, queued).lease_token is None
+
+    def test_a_write_s_delivery_is_signed_by_the_account_s_test_clock(self, database_url: str) -> None:
+        with served(database_url, webhooks=True) as (client, database, owner), Receiver() as hook:
+            frozen = freeze(client, owner)
+            queued = created(client, database, owner, hook.url)
+            [got] = hook.wait_for(1)
+            wait_until(lambda: delivery(database, queued).status == "succeeded")
+        assert signature.parse(got.headers["sequence-signature"])[0] == int(frozen.timestamp() * 1000)
+        assert delivery(database, queued).finished_at == frozen
+
+    def test_with_webhooks_off_a_write_s_deliveries_are_left_free(
+        self, client: Client, account: Account, database: Database
+    ) -> None:
+        queued = created(client, database, account, "http://127.0.0.1:9/hook")
+        row = delivery(database, queued)
+        assert (row.status, row.lease_token, row.lease_until) == ("pending", None, None)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the timeout"
+        time.sleep(0.02)
+
+
 class TestConcurrency:
     def test_a_slow_receiver_gets_four_at_once_and_never_holds_up_another(self, database_url: str) -> None:
         with (
@@ -670,7 +721,9 @@ class TestConcurrency:
         with served(database_url, webhooks=True) as (client, database, owner), Receiver() as hook:
             policy = add_policy(database, owner, [hook.url])
             queued = [queue(database, owner, hook.url, policy_id=policy) for _ in range(12)]
-            written(client, database, owner)  # a write wakes the dispatcher once
+            # A redelivery queues one more and wakes the dispatcher, once.
+            resent = client.post(f"/_patron/events/{queued[0].event_id}/redeliver", json={}, headers=owner.headers)
+            assert resent.status_code == 201
             got = hook.wait_for(13)
         assert {str(q.event_id) for q in queued} <= {request.headers["webhook-id"] for request in got}
 
@@ -688,6 +741,8 @@ class TestConcurrency:
             first = [written(client, database, owner)[0] for _ in range(4)]
             slow.wait_for(4)
             later = [written(client, database, owner)[0] for _ in range(3)]
+            # No room for them: the writes' leases are given up, for a claim to take them.
+            wait_until(lambda: all(delivery(database, q).lease_token is None for q in later))
             slow.release()
             got = slow.wait_for(7)
         assert {str(q.event_id) for q in first + later} == {request.headers["webhook-id"] for request in got}

@@ -173,7 +173,10 @@ class TestRedeliver:
         seen: list[int] = []
 
         class Dispatcher:
-            def wake(self, recipients: object = None) -> None:
+            def offer(self) -> None:
+                return None
+
+            def wake(self, queued: object = None) -> None:
                 # Woken after the commit: a fresh transaction already sees the new delivery.
                 seen.append(len(stored(database, event)))
 

@@ -132,13 +132,13 @@ def archive(tx: Connection, who: Principal, customer_id: str) -> wire.Customer:
     return get(tx, who, customer_id)
 
 
-def announce(tx: Connection, who: Principal, noted: changes.Noted) -> frozenset[str]:
+def announce(tx: Connection, who: Principal, noted: changes.Noted, lease: outbox.Lease | None = None) -> outbox.Queued:
     """Record a webhook event for every customer whose representation the write changed
     (docs/webhooks.md): the customers it noted, the people of the organizations whose members
-    changed, and those sharing an organization with a renamed customer. The recipients the
-    outbox has deliveries for, to send once the write commits."""
+    changed, and those sharing an organization with a renamed customer. Their deliveries
+    (under the dispatcher's `lease` when given), to send once the write commits."""
     if not noted:
-        return frozenset()
+        return outbox.NOTHING
     ids = noted.created | noted.archived | noted.touched
     ids |= organizations.people(tx, who.account_id, sorted(noted.organizations))
     ids |= organizations.peers(tx, who.account_id, sorted(noted.renamed))
@@ -148,7 +148,7 @@ def announce(tx: Connection, who: Principal, noted: changes.Noted) -> frozenset[
     rows = records.get_many(tx, who.account_id, sorted(ids - set(rendered)))
     rendered.update((row.id, customer) for row, customer in zip(rows, full(tx, who.account_id, rows), strict=True))
     found = [outbox.Change(i, _event_type(i, noted), _ENCODER.encode(c)) for i, c in sorted(rendered.items())]
-    return outbox.record(tx, who.account_id, found, held)
+    return outbox.record(tx, who.account_id, found, held, lease)
 
 
 _ENCODER = msgspec.json.Encoder()

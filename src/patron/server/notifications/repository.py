@@ -35,17 +35,19 @@ class Target(NamedTuple):
     channel: str
     recipients: list[str]
     notification_types: list[str] | None
+    webhook_secret: str | None
 
 
 def live_targets(tx: Connection, account_id: uuid.UUID) -> list[Target]:
     """The account's policies that are not deleted, oldest first."""
     query = (
-        select(p.id, p.channel, p.recipients, p.notification_types)
+        select(p.id, p.channel, p.recipients, p.notification_types, p.webhook_secret)
         .where(p.account_id == account_id, p.deleted_at.is_(None))
         .order_by(p.created_at, p.id)
     )
     return [
-        Target(row.id, row.channel, list(row.recipients), _types(row.notification_types)) for row in tx.execute(query)
+        Target(row.id, row.channel, list(row.recipients), _types(row.notification_types), row.webhook_secret)
+        for row in tx.execute(query)
     ]
 
 

@@ -26,7 +26,7 @@ authenticated the caller before the route runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
@@ -51,10 +51,11 @@ from patron.wire import models as wire
 P = ParamSpec("P")
 T = TypeVar("T")
 Call = Callable[Concatenate[Connection, Principal, P], T]
-Announce = Callable[[Connection, Principal, changes.Noted], frozenset[str]]
+Announce = Callable[[Connection, Principal, changes.Noted, Any], Any]
 """Records a write's webhook events (`customers.service.announce`, which `app.py` sets as
-`app.state.announce`: the web layer imports no resource); the recipients of the deliveries
-waiting."""
+`app.state.announce`: the web layer imports no resource) with their deliveries, under the
+lease the dispatcher offers (`Dispatcher.offer`, or None); what there is to send once the
+write commits (an `outbox.Queued`, for `Dispatcher.wake`), false when nothing."""
 Method = Literal["GET", "POST", "PUT", "DELETE"]
 Http = Request[Any, Any, Any]
 """The request a route receives."""
@@ -216,13 +217,15 @@ async def write(request: Http, call: Call[P, msgspec.Struct], *args: P.args, **k
     status = request.route_handler.status_code
     keyed = await _keyed(request)
     announce: Announce = request.app.state.announce
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    lease = None if dispatcher is None else dispatcher.offer()
 
-    def work() -> tuple[idempotency.Outcome, frozenset[str]]:
+    def work() -> tuple[idempotency.Outcome, Any]:
         with changes.noting() as noted, db.write() as tx:
             accounts.begin_write(tx, who.account_id)
             outcome = idempotency.run_once(tx, who, keyed, status, lambda tx, who: call(tx, who, *args, **kwargs))
             # Before the commit, in the write's transaction: its webhook events (a replay did nothing).
-            queued = announce(tx, who, noted)
+            queued = announce(tx, who, noted, lease)
         return outcome, queued
 
     outcome, queued = await run_sync(work)
@@ -235,12 +238,12 @@ async def write(request: Http, call: Call[P, msgspec.Struct], *args: P.args, **k
 _REPLAYED = {"Idempotent-Replayed": "true"}
 
 
-def wake(request: Http, recipients: Collection[str] | None = None) -> None:
-    """Tell this worker's webhook dispatcher that deliveries are waiting (committed), to
-    `recipients` (None: to anyone)."""
+def wake(request: Http, queued: Any = None) -> None:
+    """Hand this worker's webhook dispatcher what a committed write queued (None: tell it
+    that deliveries wait, to anyone)."""
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
-        dispatcher.wake(recipients)
+        dispatcher.wake(queued)
 
 
 async def _keyed(request: Http) -> idempotency.Keyed | None:

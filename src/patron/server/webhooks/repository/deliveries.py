@@ -150,6 +150,17 @@ def lease(
     return [row.id for row in tx.execute(statement)] if ids else []
 
 
+def release(tx: Connection, account_id: uuid.UUID, ids: Sequence[uuid.UUID], token: uuid.UUID) -> None:
+    """Give up the lease `token` holds on these deliveries (those still pending): free again."""
+    statement = (
+        update(tables.webhook_delivery)
+        .where(d.account_id == account_id, d.id.in_(list(ids)), d.lease_token == token, d.status == PENDING)
+        .values(lease_until=None, lease_token=None)
+    )
+    if ids:
+        tx.execute(statement)
+
+
 def cancel(
     tx: Connection,
     account_id: uuid.UUID,
@@ -219,22 +230,26 @@ class Attempt:
     error: str | None
 
 
-def add_attempt(tx: Connection, account_id: uuid.UUID, delivery_id: uuid.UUID, number: int, attempt: Attempt) -> None:
-    tx.execute(
-        insert(tables.webhook_attempt).values(
-            account_id=account_id,
-            delivery_id=delivery_id,
-            number=number,
-            started_at=attempt.started_at,
-            signed_at_ms=attempt.signed_at_ms,
-            request_headers=attempt.request_headers,
-            status_code=attempt.status_code,
-            response_headers=attempt.response_headers,
-            response_excerpt=attempt.response_excerpt,
-            duration_ms=attempt.duration_ms,
-            error=attempt.error,
-        )
-    )
+def add_attempts(tx: Connection, made: Sequence[tuple[uuid.UUID, uuid.UUID, int, Attempt]]) -> None:
+    """Store attempts: (account, delivery, the attempt's number, the attempt) each."""
+    rows = [
+        {
+            "account_id": account_id,
+            "delivery_id": delivery_id,
+            "number": number,
+            "started_at": attempt.started_at,
+            "signed_at_ms": attempt.signed_at_ms,
+            "request_headers": attempt.request_headers,
+            "status_code": attempt.status_code,
+            "response_headers": attempt.response_headers,
+            "response_excerpt": attempt.response_excerpt,
+            "duration_ms": attempt.duration_ms,
+            "error": attempt.error,
+        }
+        for account_id, delivery_id, number, attempt in made
+    ]
+    if rows:
+        tx.execute(insert(tables.webhook_attempt), rows)
 
 
 def unsettled(

@@ -12,10 +12,11 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Any
 
 from anyio.to_thread import run_sync
 from sqlalchemy import Connection
@@ -26,6 +27,7 @@ from patron.server.db.engine import Database
 from patron.server.webhooks.repository import deliveries
 from patron.server.webhooks.repository.deliveries import Candidate, Result
 from patron.server.webhooks.service import sender
+from patron.server.webhooks.service.outbox import Lease, Queued
 from patron.server.webhooks.service.sender import Answer, Sender
 
 log = logging.getLogger("patron.webhooks")
@@ -47,6 +49,9 @@ PURGE_EVENTS = 500
 JITTER = 0.1
 """Each retry delay is the schedule's step times a factor in [0.9, 1.1]."""
 LEASE_MARGIN_S = 5.0
+LINGER_S = 0.05
+"""How long a finished attempt waits for others to be stored with it in one transaction
+(the receiver already has it; the delivery log shows it that much later)."""
 CANCELLED_POLICY = "not sent: the policy was deleted"
 CANCELLED_RECIPIENT = "not sent: the recipient was removed from the policy"
 
@@ -274,6 +279,7 @@ def record(db: Database, finished: Sequence[Finished]) -> list[bool]:
     """Store attempts and where their deliveries stand, in one short transaction; for each,
     False when its lease was lost meanwhile (the taker's attempt counts, not this one)."""
     kept: dict[int, bool] = {}
+    made: list[tuple[uuid.UUID, uuid.UUID, int, deliveries.Attempt]] = []
     # In id order: two workers' batches holding one delivery (a lease taken over) lock its
     # row in the same order, never in a deadlock.
     order = sorted(range(len(finished)), key=lambda i: finished[i].claim.delivery.id)
@@ -282,9 +288,19 @@ def record(db: Database, finished: Sequence[Finished]) -> list[bool]:
             one, delivery = finished[i], finished[i].claim.delivery
             number = deliveries.record(tx, delivery.account_id, delivery.id, one.claim.token, one.result)
             if number is not None:
-                deliveries.add_attempt(tx, delivery.account_id, delivery.id, number, one.attempt)
+                made.append((delivery.account_id, delivery.id, number, one.attempt))
             kept[i] = number is not None
+        deliveries.add_attempts(tx, made)
     return [kept[i] for i in range(len(finished))]
+
+
+def release(db: Database, leased: Sequence[Candidate], token: uuid.UUID) -> None:
+    """Free deliveries a write leased to `token` that this worker had no room for (a claim
+    takes them, here or in another worker)."""
+    with db.write() as tx:
+        for account_id in dict.fromkeys(c.account_id for c in leased):
+            ids = [c.id for c in leased if c.account_id == account_id]
+            deliveries.release(tx, account_id, ids, token)
 
 
 def purge(db: Database, *, retention_s: float, test_clocks: bool, after: uuid.UUID | None) -> uuid.UUID | None:
@@ -309,6 +325,13 @@ def purge(db: Database, *, retention_s: float, test_clocks: bool, after: uuid.UU
 # --- the event loop side -----------------------------------------------------------------
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 @dataclass
 class _Pipe:
     """What sending needs on one event loop: the HTTP client, the attempts in flight (per
@@ -324,22 +347,14 @@ class _Pipe:
     backlog: bool = False
     recording: list[tuple[Finished, asyncio.Future[bool]]] = field(default_factory=list)
     storing: bool = False
+    hurry: asyncio.Event = field(default_factory=asyncio.Event)
 
     def room(self) -> int:
         return IN_FLIGHT - sum(self.in_flight.values())
 
     def wake(self, recipients: Collection[str] | None = None) -> None:
         """Deliveries wait for `recipients` (None: anyone): claim them now."""
-        if self.loop.is_closed():
-            return
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self.loop:
-            self._woken_for(recipients)
-        else:
-            self.loop.call_soon_threadsafe(self._woken_for, recipients)
+        self.call(self._woken_for, recipients)
 
     def _woken_for(self, recipients: Collection[str] | None) -> None:
         # A claim would find nothing it may send when every recipient is at its limit
@@ -349,8 +364,23 @@ class _Pipe:
         else:
             self.woken.set()
 
-    def finished(self, task: asyncio.Task[None], recipient: str) -> None:
-        self.tasks.discard(task)
+    def call(self, function: Callable[..., None], *args: Any) -> None:
+        """Run `function(*args)` on this pipe's loop: now when called there, else soon."""
+        if self.loop.is_closed():
+            return
+        if _running_loop() is self.loop:
+            function(*args)
+        else:
+            self.loop.call_soon_threadsafe(function, *args)
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` as a task of this pipe (cancelled when it closes)."""
+        task = self.loop.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def sent(self, recipient: str) -> None:
+        """An attempt to `recipient` has its answer (or gave up): its room is free."""
         self.in_flight[recipient] -= 1
         if self.in_flight[recipient] <= 0:
             del self.in_flight[recipient]
@@ -362,18 +392,27 @@ class _Pipe:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.woken.wait(), seconds)
 
-    async def record(self, db: Database, finished: Finished) -> bool:
-        """Store an attempt (False: its lease was lost). Group commit: attempts ending while
-        a transaction stores others wait for it and go in the next one, all together."""
+    async def record(self, db: Database, finished: Finished, *, urgent: bool = False) -> bool:
+        """Store an attempt (False: its lease was lost). Group commit: the first attempt to
+        end waits `LINGER_S` (none when `urgent`, a flush waiting for it) for others to end,
+        and attempts ending while a transaction stores them go in the next, all together."""
         future: asyncio.Future[bool] = self.loop.create_future()
         self.recording.append((finished, future))
+        if urgent:
+            self.hurry.set()
         if not self.storing:
             self.storing = True
             try:
+                await self._linger()
                 await self._store(db)
             finally:
                 self.storing = False
         return await future
+
+    async def _linger(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.hurry.wait(), LINGER_S)
+        self.hurry.clear()
 
     async def _store(self, db: Database) -> None:
         while self.recording:
@@ -429,11 +468,57 @@ class Dispatcher:
             await self._pipe.close()
             self._pipe = None
 
-    def wake(self, recipients: Collection[str] | None = None) -> None:
-        """Deliveries are waiting (their write committed) for `recipients` (None: anyone):
-        claim them now."""
-        if self._pipe is not None and self._settings.webhooks:
-            self._pipe.wake(recipients)
+    def offer(self) -> Lease | None:
+        """A lease for the deliveries a write is about to record, so that this worker sends
+        them when the write commits (`wake`) without claiming them; None when it sends
+        nothing on its own (webhooks off, stopped)."""
+        if self._pipe is None or not self._settings.webhooks:
+            return None
+        return Lease(clock.new_wall_id(), now_for(None) + timedelta(seconds=self._lease_s))
+
+    def wake(self, queued: Queued | None = None) -> None:
+        """A write committed what it `queued`: send its leased deliveries, claim for the
+        recipients of the others (None: deliveries wait for anyone)."""
+        pipe = self._pipe
+        if pipe is None or not self._settings.webhooks:
+            return
+        if queued is None or queued.waiting:
+            pipe.wake(None if queued is None else queued.waiting)
+        if queued is not None and queued.leased and queued.lease is not None:
+            pipe.call(self._hand, pipe, queued.lease, queued.leased)
+
+    def _hand(self, pipe: _Pipe, lease: Lease, leased: Sequence[Candidate]) -> None:
+        """Send a committed write's leased deliveries there is room for and free the others
+        (on the loop; after the claim in progress, if one is, so that the counts hold)."""
+        if pipe.claiming.locked():
+            pipe.spawn(self._hand_after_claim(pipe, lease, leased))
+            return
+        left = [c for c in leased if not self._start_leased(pipe, lease, c)]
+        if left:
+            pipe.spawn(self._release(pipe, lease, left))
+
+    async def _hand_after_claim(self, pipe: _Pipe, lease: Lease, leased: Sequence[Candidate]) -> None:
+        async with pipe.claiming:
+            left = [c for c in leased if not self._start_leased(pipe, lease, c)]
+        if left:
+            await self._release(pipe, lease, left)
+
+    def _start_leased(self, pipe: _Pipe, lease: Lease, candidate: Candidate) -> bool:
+        if pipe.room() <= 0 or pipe.in_flight[candidate.recipient] >= PER_RECIPIENT:
+            return False
+        pipe.in_flight[candidate.recipient] += 1
+        account_now = candidate.frozen_at if self._test_clocks else None
+        self._launch(pipe, Claim(candidate, lease.token, account_now), None)
+        return True
+
+    async def _release(self, pipe: _Pipe, lease: Lease, left: Sequence[Candidate]) -> None:
+        try:
+            await run_sync(release, self._db, left, lease.token)
+        except Exception:  # their lease ends, and a claim takes them then
+            log.warning("webhook deliveries left for want of room could not be freed", exc_info=True)
+            return
+        pipe.backlog = True
+        pipe.woken.set()
 
     async def flush(self, account_id: uuid.UUID, *, every_pending: bool = False) -> Tally:
         """Send the account's due deliveries now (`every_pending`: every pending one, backoff
@@ -531,7 +616,7 @@ class Dispatcher:
     def _launch(self, pipe: _Pipe, claimed: Claim, tally: Tally | None) -> asyncio.Task[None]:
         task = asyncio.create_task(self._deliver(pipe, claimed, tally))
         pipe.tasks.add(task)
-        task.add_done_callback(partial(pipe.finished, recipient=claimed.delivery.recipient))
+        task.add_done_callback(pipe.tasks.discard)
         return task
 
     async def _deliver(self, pipe: _Pipe, claimed: Claim, tally: Tally | None) -> None:
@@ -539,32 +624,34 @@ class Dispatcher:
         that is not recorded expires and the delivery is taken again)."""
         delivery = claimed.delivery
         try:
-            started = now_for(claimed.account_now)
-            t_ms = int(started.timestamp() * 1000)
-            standard = self._settings.webhook_standard_headers
-            sent = sender.headers(delivery.secret or "", str(delivery.event_id), t_ms, delivery.body, standard=standard)
-            answer = await pipe.sender.send(delivery.recipient, delivery.body, sent)
-            seed = f"{delivery.id}:{delivery.attempts + 1}"
-            now = now_for(claimed.account_now)
-            result = outcome(answer, delivery.attempts + 1, self._settings.webhook_retry_schedule, now=now, seed=seed)
-            attempt = deliveries.Attempt(
-                started,
-                t_ms,
-                sent,
-                answer.duration_ms,
-                answer.status_code,
-                answer.headers,
-                answer.excerpt,
-                answer.error,
-            )
-            kept = await pipe.record(self._db, Finished(claimed, result, attempt))
+            try:
+                finished = await self._attempt(pipe, claimed)
+            finally:
+                pipe.sent(delivery.recipient)  # the receiver is done with it: room for the next
+            kept = await pipe.record(self._db, finished, urgent=tally is not None)
         except Exception:
             log.warning("webhook delivery %s: the attempt was not recorded", delivery.id, exc_info=True)
             return
         if not kept:
             log.info("webhook delivery %s: its lease ended before the attempt was recorded", delivery.id)
         elif tally is not None:
-            tally.count(result)
+            tally.count(finished.result)
+
+    async def _attempt(self, pipe: _Pipe, claimed: Claim) -> Finished:
+        """Sign and send once: the attempt and where it leaves the delivery."""
+        delivery = claimed.delivery
+        started = now_for(claimed.account_now)
+        t_ms = int(started.timestamp() * 1000)
+        standard = self._settings.webhook_standard_headers
+        sent = sender.headers(delivery.secret or "", str(delivery.event_id), t_ms, delivery.body, standard=standard)
+        answer = await pipe.sender.send(delivery.recipient, delivery.body, sent)
+        seed = f"{delivery.id}:{delivery.attempts + 1}"
+        now = now_for(claimed.account_now)
+        result = outcome(answer, delivery.attempts + 1, self._settings.webhook_retry_schedule, now=now, seed=seed)
+        attempt = deliveries.Attempt(
+            started, t_ms, sent, answer.duration_ms, answer.status_code, answer.headers, answer.excerpt, answer.error
+        )
+        return Finished(claimed, result, attempt)
 
     def _count_pending(self, account_id: uuid.UUID) -> int:
         with self._db.read() as tx:
