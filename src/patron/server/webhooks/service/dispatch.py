@@ -492,16 +492,17 @@ class Dispatcher:
         (on the loop; after the claim in progress, if one is, so that the counts hold)."""
         if pipe.claiming.locked():
             pipe.spawn(self._hand_after_claim(pipe, lease, leased))
-            return
-        left = [c for c in leased if not self._start_leased(pipe, lease, c)]
-        if left:
-            pipe.spawn(self._release(pipe, lease, left))
+        else:
+            self._start_or_free(pipe, lease, leased)
 
     async def _hand_after_claim(self, pipe: _Pipe, lease: Lease, leased: Sequence[Candidate]) -> None:
         async with pipe.claiming:
-            left = [c for c in leased if not self._start_leased(pipe, lease, c)]
+            self._start_or_free(pipe, lease, leased)
+
+    def _start_or_free(self, pipe: _Pipe, lease: Lease, leased: Sequence[Candidate]) -> None:
+        left = [c for c in leased if not self._start_leased(pipe, lease, c)]
         if left:
-            await self._release(pipe, lease, left)
+            pipe.spawn(self._release(pipe, lease, left))
 
     def _start_leased(self, pipe: _Pipe, lease: Lease, candidate: Candidate) -> bool:
         if pipe.room() <= 0 or pipe.in_flight[candidate.recipient] >= PER_RECIPIENT:
@@ -517,8 +518,7 @@ class Dispatcher:
         except Exception:  # their lease ends, and a claim takes them then
             log.warning("webhook deliveries left for want of room could not be freed", exc_info=True)
             return
-        pipe.backlog = True
-        pipe.woken.set()
+        pipe.wake({c.recipient for c in left})  # free now: claimed like any waiting delivery
 
     async def flush(self, account_id: uuid.UUID, *, every_pending: bool = False) -> Tally:
         """Send the account's due deliveries now (`every_pending`: every pending one, backoff
