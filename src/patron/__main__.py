@@ -1,5 +1,5 @@
-"""`python -m patron` runs the CLI."""
+"""`python -m patron` runs the CLI (or says that it needs the server extra)."""
 
-from patron.cli.main import main
+from patron._entry import main
 
 main()

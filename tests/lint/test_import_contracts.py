@@ -27,6 +27,7 @@ FORBIDDEN = [
     ),
     ("patron/server/directory/service.py", "import patron.server.customers.service", "no package-level cycles"),
     ("patron/cli/transfer.py", "import patron.server.app", "the CLI never loads the web app"),
+    ("patron/wire/models.py", "import granian", "the core (pip install patron)"),
 ]
 
 

@@ -128,7 +128,7 @@ class TestFixture:
         patron_client.create_customer(customer_request())
         (delivery,) = patron_webhooks.wait_for(ignore_backoff=True)
         with log_of(patron_account) as log:
-            (sent,) = log.list_deliveries(eventId=delivery.event_id).items
+            (sent,) = log.list_deliveries(event_id=delivery.event_id).items
             attempts = log.get_delivery(sent.id).attempts
         assert sent.status == "succeeded"
         assert [attempt.status_code for attempt in attempts] == [500, 500, 204]

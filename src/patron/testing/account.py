@@ -22,9 +22,10 @@ class PatronAccount:
     base_url: str
     control: Control = field(repr=False)
 
-    def client(self, *, timeout: float = 10.0) -> Client:
-        """A new `patron.client.Client` for this account (close it, or use it in `with`)."""
-        return Client(self.base_url, self.client_id, self.client_secret, timeout=timeout)
+    def client(self, *, timeout: float = 10.0, retries: int = 0) -> Client:
+        """A new `patron.client.Client` for this account (close it, or use it in `with`);
+        `retries`: as `Client` takes them (docs/client.md)."""
+        return Client(self.base_url, self.client_id, self.client_secret, timeout=timeout, retries=retries)
 
     def reset(self) -> None:
         """Remove every customer, alias, contact, organization, property and idempotency key;

@@ -12,11 +12,13 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 
-import httpx
 import msgspec
 
 from patron.client import SignatureError, WebhookEnvelope, WebhookLog, verify_signature
 from patron.testing.account import PatronAccount
+from patron.wire import notifications
+from patron.wire.enums import NotificationChannel
+from patron.wire.webhooks import Flushed
 
 WAIT_TIMEOUT = 10.0
 """Seconds `wait_for` waits by default (a delivery on loopback takes milliseconds)."""
@@ -147,19 +149,15 @@ class PatronWebhooks:
         self.account = account
         self.receiver = receiver
         self.log = WebhookLog(account.base_url, account.client_id, account.client_secret)
-        policy = self._create_policy(name)
-        self.policy_id: str = policy["id"]
-        self.secret: str = policy["webhookSecret"]
+        request = notifications.CreateNotificationPolicyRequest(
+            name=name, recipients=[receiver.url], channel=NotificationChannel.WEBHOOK
+        )
+        with account.client() as client:
+            policy = client.create_notification_policy(request)
+        assert policy.webhook_secret is not None, "a WEBHOOK policy's answer holds its secret"
+        self.policy_id: str = policy.id
+        self.secret: str = policy.webhook_secret
         receiver.secret = self.secret
-
-    def _create_policy(self, name: str) -> Any:
-        body = {"name": name, "channel": "WEBHOOK", "recipients": [self.receiver.url]}
-        auth = (self.account.client_id, self.account.client_secret)
-        url = f"{self.account.base_url}/notifications/policies"
-        answer = httpx.post(url, json=body, auth=auth, timeout=10)
-        if answer.status_code != HTTPStatus.CREATED:
-            raise RuntimeError(f"POST {url} answered {answer.status_code}: {answer.text}")
-        return answer.json()
 
     @property
     def url(self) -> str:
@@ -198,7 +196,7 @@ class PatronWebhooks:
             if time.monotonic() >= deadline:
                 raise AssertionError(self._timed_out(type, count, timeout, found))
 
-    def flush(self, *, ignore_backoff: bool = False) -> Any:
+    def flush(self, *, ignore_backoff: bool = False) -> Flushed:
         """Have the sandbox attempt every due delivery of the account now (`ignore_backoff`:
         every pending one) and wait for the results; its summary."""
         return self.log.flush(every_pending=ignore_backoff)
@@ -207,7 +205,7 @@ class PatronWebhooks:
         plural = "delivery" if count == 1 else "deliveries"
         wanted = f"{count} {type} {plural}" if type else f"{count} {plural} of any type"
         kinds = [d.envelope.notification_type for d in self.deliveries]
-        pending = self.log.list_deliveries(policyId=self.policy_id, status="pending", limit=5).items
+        pending = self.log.list_deliveries(policy_id=self.policy_id, status="pending", limit=5).items
         waiting = ", ".join(f"{d.event_id} ({d.attempt_count} attempts, last {d.last_status})" for d in pending)
         return (
             f"waited {timeout:g} s for {wanted}, got {len(found)} (all received: {kinds or 'none'}); "
