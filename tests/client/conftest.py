@@ -1,10 +1,13 @@
-"""Fixtures of the client's tests: the real app (the control plane on, to inject faults),
-a `Client` over litestar's TestClient, and requests with defaults."""
+"""Fixtures of the client's tests: where their requests go (`target`: the real app in
+process over litestar's TestClient, with the control plane on to inject faults, and a live
+`patron sandbox` over loopback, the pytest plugin's), a `Client` for it, and requests with
+defaults."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -14,6 +17,7 @@ from litestar.testing import TestClient
 
 from patron.client import Client
 from patron.server.config import Settings
+from patron.testing import PatronAccount, Sandbox
 from patron.wire import models as wire
 from patron.wire import notifications
 from patron.wire.enums import BillingPreference, CountryCode, NotificationChannel, TaxStatus
@@ -30,25 +34,50 @@ def settings(database_url: str) -> Settings:
     return Settings(database_url=database_url, secret_key=SECRET_KEY, admin_token=ADMIN_TOKEN, **NO_LIMITS)
 
 
-@pytest.fixture
-def http(app: Litestar) -> Iterator[TestClient[Litestar]]:
-    with TestClient(app, base_url=API) as test_client:
-        yield test_client
+@dataclass(frozen=True)
+class Target:
+    """Where a test's requests go: `http` (base URL `api`) and the transport under it, an
+    account there, and its control plane (to make the API answer a 429 or a 5xx)."""
+
+    http: httpx.Client
+    transport: httpx.BaseTransport
+    account: Account
+    api: str
+    admin_url: str
+    admin_token: str
+
+    def client(self, **options: Any) -> Client:
+        return Client(self.api, self.account.client_id, self.account.client_secret, http=self.http, **options)
+
+    def inject_fault(self, **rule: Any) -> None:
+        """Make the account's matching `/api` requests fail (the sandbox's faults)."""
+        answer = self.http.post(
+            f"{self.admin_url}/accounts/{self.account.account_id}/faults",
+            json=rule,
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+        assert answer.status_code == 201, answer.text
+
+
+@pytest.fixture(params=["in process", "live"])
+def target(request: pytest.FixtureRequest) -> Iterator[Target]:
+    if request.param == "in process":
+        app: Litestar = request.getfixturevalue("app")
+        account: Account = request.getfixturevalue("account")
+        with TestClient(app, base_url=API) as http:
+            yield Target(http, http._transport, account, API, "http://testserver.local/_patron", ADMIN_TOKEN)
+        return
+    sandbox: Sandbox = request.getfixturevalue("patron_sandbox")
+    live: PatronAccount = request.getfixturevalue("patron_account")
+    transport = httpx.HTTPTransport()
+    with httpx.Client(base_url=live.base_url, transport=transport, timeout=10) as http:
+        owner = Account(live.account_id, live.client_id, live.client_secret)
+        yield Target(http, transport, owner, live.base_url, sandbox.admin_url, sandbox.admin_token)
 
 
 @pytest.fixture
-def api(http: TestClient[Litestar], account: Account) -> Client:
-    return Client(API, account.client_id, account.client_secret, http=http)
-
-
-def inject_fault(http: TestClient[Litestar], account: Account, **rule: Any) -> None:
-    """Make the account's matching `/api` requests fail (the sandbox's faults)."""
-    answer = http.post(
-        f"http://testserver.local/_patron/accounts/{account.account_id}/faults",
-        json=rule,
-        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
-    )
-    assert answer.status_code == 201, answer.text
+def api(target: Target) -> Client:
+    return target.client()
 
 
 def contact(email: str | None = None) -> wire.ContactRequest:

@@ -1,5 +1,5 @@
-"""The Python client against the real app, in process: every operation, every error class,
-and what `http=` keeps of the httpx client it is given."""
+"""The Python client against the real app, in process and live over loopback (`target`):
+every operation, every error class; and what `http=` keeps of the httpx client it is given."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from patron.client._methods import operation
 from patron.wire import API_VERSION
 from patron.wire import models as wire
 from patron.wire.enums import CountryCode, NotificationType, SortOrder
-from tests.client.conftest import API, Script, contact, customer, inject_fault, webhook_policy
+from tests.client.conftest import API, Script, Target, contact, customer, webhook_policy
 from tests.conftest import Account
 
 MISSING = "00000000-0000-0000-0000-000000000000"
@@ -197,8 +197,8 @@ class TestErrors:
             api.create_notification_policy(webhook_policy("bad", "not a url"))
         assert [f.field for f in caught.value.field_errors] == ["recipients[0]"]
 
-    def test_wrong_credentials_are_unauthorized(self, http: TestClient[Litestar], account: Account) -> None:
-        wrong = Client(API, account.client_id, "not-the-secret", http=http)
+    def test_wrong_credentials_are_unauthorized(self, target: Target) -> None:
+        wrong = Client(target.api, target.account.client_id, "not-the-secret", http=target.http)
         with pytest.raises(Unauthorized) as caught:
             wrong.list_customers()
         assert caught.value.status == 401
@@ -214,19 +214,15 @@ class TestErrors:
             api.create_alias(owner.id, "taken")
         assert caught.value.status == 409
 
-    def test_a_429_is_rate_limited_with_retry_after(
-        self, api: Client, http: TestClient[Litestar], account: Account
-    ) -> None:
-        inject_fault(http, account, path="/api/customers", status=429, retryAfter=7, count=1)
+    def test_a_429_is_rate_limited_with_retry_after(self, api: Client, target: Target) -> None:
+        target.inject_fault(path="/api/customers", status=429, retryAfter=7, count=1)
         with pytest.raises(RateLimited) as caught:
             api.list_customers()
         assert (caught.value.status, caught.value.retry_after) == (429, 7.0)
 
     @pytest.mark.parametrize("status", [500, 503])
-    def test_a_5xx_is_a_server_error(
-        self, api: Client, http: TestClient[Litestar], account: Account, status: int
-    ) -> None:
-        inject_fault(http, account, path="/api/customers", status=status, count=1)
+    def test_a_5xx_is_a_server_error(self, api: Client, target: Target, status: int) -> None:
+        target.inject_fault(path="/api/customers", status=status, count=1)
         with pytest.raises(ServerError) as caught:
             api.list_customers()
         assert caught.value.status == status
@@ -237,16 +233,17 @@ class TestErrors:
 
 
 class TestRetriesAgainstTheApp:
-    def test_an_injected_503_is_retried(self, http: TestClient[Litestar], account: Account) -> None:
-        inject_fault(http, account, path="/api/customers", status=503, count=2)
+    def test_an_injected_503_is_retried(self, target: Target) -> None:
+        target.inject_fault(path="/api/customers", status=503, count=2)
         waits: list[float] = []
-        api = Client(API, account.client_id, account.client_secret, http=http, retries=2, sleep=waits.append)
+        api = target.client(retries=2, sleep=waits.append)
         assert api.list_customers().items == []
         assert waits == [1.0, 1.0]  # the server's Retry-After
 
-    def test_a_post_whose_answer_was_lost_runs_once(self, http: TestClient[Litestar], account: Account) -> None:
-        losing = httpx.Client(transport=_LosesFirstAnswer(http._transport), base_url=API)
-        api = Client(API, account.client_id, account.client_secret, http=losing, retries=1, sleep=lambda _: None)
+    def test_a_post_whose_answer_was_lost_runs_once(self, target: Target) -> None:
+        losing = httpx.Client(transport=_LosesFirstAnswer(target.transport), base_url=target.api)
+        account = target.account
+        api = Client(target.api, account.client_id, account.client_secret, http=losing, retries=1, sleep=lambda _: None)
         created = api.create_customer(customer("Once"))
         assert [item.id for item in api.list_customers().items] == [created.id]
 
@@ -283,10 +280,8 @@ class TestArguments:
 
 
 class TestHttpOption:
-    def test_the_http_client_s_base_url_and_headers_are_used(
-        self, http: TestClient[Litestar], account: Account
-    ) -> None:
-        with TestClient(http.app, base_url=API) as own:
+    def test_the_http_client_s_base_url_and_headers_are_used(self, app: Litestar, account: Account) -> None:
+        with TestClient(app, base_url=API) as own:
             own.headers.update(account.headers)
             api = Client(http=own)
             assert api.base_url == API
@@ -327,10 +322,10 @@ class TestHttpOption:
 
 
 class TestCoverage:
-    def test_every_operation_patron_serves_has_a_method(self, http: TestClient[Litestar], account: Account) -> None:
+    def test_every_operation_patron_serves_has_a_method(self, target: Target) -> None:
         served = {
             (method.upper(), re.sub(r"\{[^}]+\}", "x", path.removeprefix("/api")))
-            for path, item in http.get("openapi.json", headers=account.headers).json()["paths"].items()
+            for path, item in target.http.get("openapi.json", headers=target.account.headers).json()["paths"].items()
             for method in item
             if method in {"get", "post", "put", "delete"}
         }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +24,7 @@ from patron.server.app import create_app
 from patron.server.config import Settings
 from patron.server.db import tables
 from patron.server.db.engine import Database
+from patron.server.webhooks.repository.deliveries import Candidate
 from patron.server.webhooks.service import dispatch
 from patron.wire import signature
 from tests.conftest import NO_LIMITS, SECRET_KEY, Account, make_account
@@ -653,14 +654,7 @@ class TestLeasedByTheWrite:
         self, database_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(dispatch, "POLL_S", 3600.0)
-        claims: list[dispatch.Scope] = []
-        real_claim = dispatch.claim
-
-        def counted(db: Database, scope: dispatch.Scope, **kwargs: Any) -> dispatch.Claimed:
-            claims.append(scope)
-            return real_claim(db, scope, **kwargs)
-
-        monkeypatch.setattr(dispatch, "claim", counted)
+        claims = counted_claims(monkeypatch)
         with served(database_url, webhooks=True) as (client, database, owner), Receiver() as hook:
             create_policy(client, account=owner, recipients=[hook.url])
             before = len(claims)  # the dispatcher's first look, when it starts
@@ -687,6 +681,19 @@ class TestLeasedByTheWrite:
         queued = created(client, database, account, "http://127.0.0.1:9/hook")
         row = delivery(database, queued)
         assert (row.status, row.lease_token, row.lease_until) == ("pending", None, None)
+
+
+def counted_claims(monkeypatch: pytest.MonkeyPatch) -> list[dispatch.Scope]:
+    """The scope of every claim the dispatcher makes from now on."""
+    claims: list[dispatch.Scope] = []
+    real_claim = dispatch.claim
+
+    def counted(db: Database, scope: dispatch.Scope, **kwargs: Any) -> dispatch.Claimed:
+        claims.append(scope)
+        return real_claim(db, scope, **kwargs)
+
+    monkeypatch.setattr(dispatch, "claim", counted)
+    return claims
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
@@ -727,12 +734,35 @@ class TestConcurrency:
             got = hook.wait_for(13)
         assert {str(q.event_id) for q in queued} <= {request.headers["webhook-id"] for request in got}
 
-    def test_writes_for_a_recipient_at_its_limit_go_out_as_its_attempts_end(
+    def test_writes_for_a_recipient_at_its_limit_wait_leased_and_go_out_as_its_attempts_end(
         self, database_url: str, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        # Woken for a recipient with four attempts in flight, the dispatcher does not claim
-        # (there is nothing it may send): the first attempt to end claims the rest.
+        # Four attempts in flight to the recipient: the next writes' deliveries wait in the
+        # worker under their leases, and go out as those attempts end, with no claim.
         monkeypatch.setattr(dispatch, "POLL_S", 3600.0)
+        claims = counted_claims(monkeypatch)
+        with (
+            served(database_url, webhooks=True, webhook_timeout=10.0) as (client, database, owner),
+            Receiver(default=Reply(hang=True)) as slow,
+        ):
+            add_policy(database, owner, [slow.url])
+            before = len(claims)
+            first = [written(client, database, owner)[0] for _ in range(4)]
+            slow.wait_for(4)
+            later = [written(client, database, owner)[0] for _ in range(3)]
+            time.sleep(0.2)
+            assert len(slow.received) == 4
+            assert all(delivery(database, q).lease_token is not None for q in later)
+            slow.release()
+            got = slow.wait_for(7)
+            assert len(claims) == before
+        assert {str(q.event_id) for q in first + later} == {request.headers["webhook-id"] for request in got}
+
+    def test_past_the_line_s_length_a_write_s_lease_is_given_up_for_a_claim(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(dispatch, "POLL_S", 3600.0)
+        monkeypatch.setattr(dispatch, "WAITING", 1)
         with (
             served(database_url, webhooks=True, webhook_timeout=10.0) as (client, database, owner),
             Receiver(default=Reply(hang=True)) as slow,
@@ -740,9 +770,38 @@ class TestConcurrency:
             add_policy(database, owner, [slow.url])
             first = [written(client, database, owner)[0] for _ in range(4)]
             slow.wait_for(4)
-            later = [written(client, database, owner)[0] for _ in range(3)]
-            # No room for them: the writes' leases are given up, for a claim to take them.
-            wait_until(lambda: all(delivery(database, q).lease_token is None for q in later))
+            waits, freed = (written(client, database, owner)[0] for _ in range(2))
+            wait_until(lambda: delivery(database, freed).lease_token is None)
+            assert delivery(database, waits).lease_token is not None
             slow.release()
-            got = slow.wait_for(7)
-        assert {str(q.event_id) for q in first + later} == {request.headers["webhook-id"] for request in got}
+            got = slow.wait_for(6)
+        assert {str(q.event_id) for q in [*first, waits, freed]} == {r.headers["webhook-id"] for r in got}
+
+    def test_a_waiting_delivery_whose_lease_is_nearly_over_is_given_up_for_a_claim(
+        self, database_url: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # A lease of 2 x 1 s + 0.5 s: by the time the hung attempts time out (1 s), the one
+        # waiting has less left than an attempt and its record (1 s + `RECORD_S`, 1 s): its
+        # lease is given up, and a claim sends it under a lease of its own.
+        monkeypatch.setattr(dispatch, "POLL_S", 3600.0)
+        monkeypatch.setattr(dispatch, "LEASE_MARGIN_S", 0.5)
+        freed: list[uuid.UUID] = []
+        real_release = dispatch.release
+
+        def spied(db: Database, leased: Sequence[Candidate], token: uuid.UUID) -> None:
+            freed.extend(c.id for c in leased)
+            real_release(db, leased, token)
+
+        monkeypatch.setattr(dispatch, "release", spied)
+        with (
+            served(database_url, webhooks=True, webhook_timeout=1.0) as (client, database, owner),
+            Receiver(default=Reply(hang=True)) as slow,
+        ):
+            add_policy(database, owner, [slow.url])
+            for _ in range(4):
+                written(client, database, owner)
+            slow.wait_for(4)
+            [waiting] = written(client, database, owner)
+            wait_until(lambda: freed == [waiting.delivery_id])
+            got = slow.wait_for(5)
+        assert got[4].headers["webhook-id"] == str(waiting.event_id)

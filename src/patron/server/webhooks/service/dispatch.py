@@ -11,7 +11,7 @@ import math
 import random
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -49,6 +49,12 @@ PURGE_EVENTS = 500
 JITTER = 0.1
 """Each retry delay is the schedule's step times a factor in [0.9, 1.1]."""
 LEASE_MARGIN_S = 5.0
+RECORD_S = 1.0
+"""What a worker keeps of a lease, past the attempt's timeout, to record the attempt: a
+waiting delivery with less left than both is given up rather than sent."""
+WAITING = 1024
+"""A write's leased deliveries a worker keeps waiting in memory, in all, for room to send
+them (past that it gives their leases up, for a claim)."""
 LINGER_S = 0.05
 """How long a finished attempt waits for others to be stored with it in one transaction
 (the receiver already has it; the delivery log shows it that much later)."""
@@ -348,6 +354,30 @@ class _Pipe:
     recording: list[tuple[Finished, asyncio.Future[bool]]] = field(default_factory=list)
     storing: bool = False
     hurry: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting: dict[str, deque[tuple[Lease, Candidate]]] = field(default_factory=dict)
+    """Writes' leased deliveries waiting for room, by recipient, oldest first."""
+
+    def waiting_count(self) -> int:
+        return sum(len(line) for line in self.waiting.values())
+
+    def wait_in_line(self, lease: Lease, candidate: Candidate) -> bool:
+        """Keep a leased delivery until there is room for it (False: the line is full)."""
+        if self.waiting_count() >= WAITING:
+            return False
+        self.waiting.setdefault(candidate.recipient, deque()).append((lease, candidate))
+        return True
+
+    def next_in_line(self) -> tuple[Lease, Candidate] | None:
+        """The oldest waiting delivery to a recipient with room (None: no room, or none)."""
+        if self.room() <= 0:
+            return None
+        for recipient, line in self.waiting.items():
+            if self.in_flight[recipient] < PER_RECIPIENT:
+                taken = line.popleft()
+                if not line:
+                    del self.waiting[recipient]
+                return taken
+        return None
 
     def room(self) -> int:
         return IN_FLIGHT - sum(self.in_flight.values())
@@ -500,7 +530,9 @@ class Dispatcher:
             self._start_or_free(pipe, lease, leased)
 
     def _start_or_free(self, pipe: _Pipe, lease: Lease, leased: Sequence[Candidate]) -> None:
-        left = [c for c in leased if not self._start_leased(pipe, lease, c)]
+        """Start what there is room for; the rest waits in line under its lease (sent as
+        attempts end, still without a claim) or, the line full, is freed for a claim."""
+        left = [c for c in leased if not self._start_leased(pipe, lease, c) and not pipe.wait_in_line(lease, c)]
         if left:
             pipe.spawn(self._release(pipe, lease, left))
 
@@ -511,6 +543,27 @@ class Dispatcher:
         account_now = candidate.frozen_at if self._test_clocks else None
         self._launch(pipe, Claim(candidate, lease.token, account_now), None)
         return True
+
+    def _start_waiting(self, pipe: _Pipe) -> None:
+        """An attempt ended: start the waiting deliveries there is now room for (after the
+        claim in progress, if one is, so that the counts hold). One whose lease has too
+        little left for an attempt and its record is freed instead, for a claim."""
+        if not pipe.waiting:
+            return
+        if pipe.claiming.locked():
+            pipe.spawn(self._start_waiting_after_claim(pipe))
+            return
+        fresh_after = now_for(None) + timedelta(seconds=self._settings.webhook_timeout + RECORD_S)
+        while (taken := pipe.next_in_line()) is not None:
+            lease, candidate = taken
+            if lease.until < fresh_after:
+                pipe.spawn(self._release(pipe, lease, [candidate]))
+            else:
+                self._start_leased(pipe, lease, candidate)
+
+    async def _start_waiting_after_claim(self, pipe: _Pipe) -> None:
+        async with pipe.claiming:
+            self._start_waiting(pipe)
 
     async def _release(self, pipe: _Pipe, lease: Lease, left: Sequence[Candidate]) -> None:
         try:
@@ -628,6 +681,7 @@ class Dispatcher:
                 finished = await self._attempt(pipe, claimed)
             finally:
                 pipe.sent(delivery.recipient)  # the receiver is done with it: room for the next
+                self._start_waiting(pipe)
             kept = await pipe.record(self._db, finished, urgent=tally is not None)
         except Exception:
             log.warning("webhook delivery %s: the attempt was not recorded", delivery.id, exc_info=True)
