@@ -3,14 +3,12 @@ what the answer said (Sequence's error type, message, field errors, `Request-Id`
 
 from __future__ import annotations
 
-import math
-import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 import msgspec
 
+from patron.wire import headers
 from patron.wire import models as wire
 
 
@@ -124,18 +122,5 @@ def _status_type(response: httpx.Response) -> str:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """`Retry-After` in seconds from now: a number of seconds or an HTTP date; None without
-    one, or when it says neither."""
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if math.isfinite(seconds):
-        return max(seconds, 0.0)
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None
+    """The answer's `Retry-After` in seconds from now (None without a readable one)."""
+    return headers.retry_after(response.headers.get("Retry-After"))

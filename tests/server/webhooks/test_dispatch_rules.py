@@ -20,6 +20,7 @@ from patron.server.webhooks.repository.deliveries import Result
 from patron.server.webhooks.service import dispatch, sender
 from patron.server.webhooks.service.dispatch import Finished
 from patron.server.webhooks.service.sender import Answer
+from patron.wire.headers import retry_after
 from tests.conftest import Account
 from tests.server.webhooks.test_dispatch import queue
 
@@ -86,21 +87,21 @@ class TestBackoff:
 
 class TestRetryAfter:
     def test_seconds(self) -> None:
-        assert sender.parse_retry_after("120") == 120.0
-        assert sender.parse_retry_after(" 0 ") == 0.0
+        assert retry_after("120") == 120.0
+        assert retry_after(" 0 ") == 0.0
 
     def test_an_http_date(self) -> None:
         later = clock.utc_now().replace(microsecond=0) + timedelta(seconds=30)
-        parsed = sender.parse_retry_after(format_datetime(later, usegmt=True))
+        parsed = retry_after(format_datetime(later, usegmt=True))
         assert parsed is not None
         assert 25.0 <= parsed <= 30.0
 
     def test_a_date_in_the_past_is_now(self) -> None:
-        assert sender.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+        assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
     @pytest.mark.parametrize("value", [None, "", "soon", "-5", "1.5"])
     def test_anything_else_is_ignored(self, value: str | None) -> None:
-        assert sender.parse_retry_after(value) is None
+        assert retry_after(value) is None
 
 
 class TestPrivateKind:

@@ -468,6 +468,12 @@ class _Pipe:
         await self.sender.aclose()
 
 
+async def _after_claim(pipe: _Pipe, start: Callable[..., None], *args: Any) -> None:
+    """`start(*args)` once the claim in progress is done (so that the counts it took hold)."""
+    async with pipe.claiming:
+        start(*args)
+
+
 class Dispatcher:
     """This worker's sender of webhook deliveries. `start` and `stop` go with the app;
     `wake` after a committed write queued deliveries; a 1 s poll finds the rest. With
@@ -521,12 +527,8 @@ class Dispatcher:
         """Send a committed write's leased deliveries there is room for and free the others
         (on the loop; after the claim in progress, if one is, so that the counts hold)."""
         if pipe.claiming.locked():
-            pipe.spawn(self._hand_after_claim(pipe, lease, leased))
+            pipe.spawn(_after_claim(pipe, self._start_or_free, pipe, lease, leased))
         else:
-            self._start_or_free(pipe, lease, leased)
-
-    async def _hand_after_claim(self, pipe: _Pipe, lease: Lease, leased: Sequence[Candidate]) -> None:
-        async with pipe.claiming:
             self._start_or_free(pipe, lease, leased)
 
     def _start_or_free(self, pipe: _Pipe, lease: Lease, leased: Sequence[Candidate]) -> None:
@@ -551,7 +553,7 @@ class Dispatcher:
         if not pipe.waiting:
             return
         if pipe.claiming.locked():
-            pipe.spawn(self._start_waiting_after_claim(pipe))
+            pipe.spawn(_after_claim(pipe, self._start_waiting, pipe))
             return
         fresh_after = now_for(None) + timedelta(seconds=self._settings.webhook_timeout + RECORD_S)
         while (taken := pipe.next_in_line()) is not None:
@@ -560,10 +562,6 @@ class Dispatcher:
                 pipe.spawn(self._release(pipe, lease, [candidate]))
             else:
                 self._start_leased(pipe, lease, candidate)
-
-    async def _start_waiting_after_claim(self, pipe: _Pipe) -> None:
-        async with pipe.claiming:
-            self._start_waiting(pipe)
 
     async def _release(self, pipe: _Pipe, lease: Lease, left: Sequence[Candidate]) -> None:
         try:

@@ -9,15 +9,14 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpcore
 import httpx
 
 from patron import __version__
-from patron.server import clock
 from patron.wire import signature
+from patron.wire.headers import retry_after
 
 USER_AGENT = f"patron/{__version__} (webhooks)"
 EXCERPT_BYTES = 4096
@@ -188,25 +187,8 @@ async def _answer(response: httpcore.Response, started: float) -> Answer:
     error = None
     if response.status in REDIRECTS and "location" in received:
         error = f"redirects are not followed (Location: {received['location']})"
-    retry_after = parse_retry_after(received.get("retry-after"))
-    return Answer(_since(started), response.status, received, kept.decode(errors="replace"), error, retry_after)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """`Retry-After` in seconds from now: a number of seconds or an HTTP date; None when
-    absent or unreadable."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    with clock.pinned(None):
-        now = clock.utc_now()
-    return max(0.0, (moment - now).total_seconds()) if moment.tzinfo is not None else None
+    asked = retry_after(received.get("retry-after"))
+    return Answer(_since(started), response.status, received, kept.decode(errors="replace"), error, asked)
 
 
 def _describe(exc: Exception) -> str:
