@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,6 +108,14 @@ class Backend:
             with self._admin.connect() as connection:
                 connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self._template_db}" WITH (FORCE)')
             self._admin.dispose()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Collecting starts nothing: an app started while a module is imported (its lifespan
+    left open in a portal thread) would run its webhook dispatcher beside every test."""
+    running = [t.name for t in threading.enumerate() if t.name.startswith(("asyncio-portal", "AnyIO worker"))]
+    if running:
+        raise pytest.UsageError(f"threads left running by a module at import: {running}")
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,9 @@ from typing import Any
 
 import pytest
 
+from patron.server.app import create_app
+from patron.server.config import Settings
+
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 OPENAPI = SHARED / "sequence-openapi"
 BASELINE = OPENAPI / "sequence-customers-2024-07-30.baseline.json"
@@ -32,3 +35,19 @@ def component_schema(document: dict[str, Any], name: str) -> dict[str, Any]:
 def example_of(document: dict[str, Any], path: str, method: str, status: str = "200") -> Any:
     content = document["paths"][path][method]["responses"][status]["content"]["application/json"]
     return content["schema"].get("example") or next(iter(content["examples"].values()))["value"]
+
+
+def served(path: str, scratch: Path) -> dict[str, Any]:
+    """The OpenAPI document a throwaway app serves at `path` (it does not depend on the
+    database). The app's lifespan ends before this returns, so nothing of it (the webhook
+    dispatcher, a portal thread) runs on while the tests are collected."""
+    from litestar.testing import TestClient
+
+    app = create_app(Settings(database_url=f"sqlite:///{scratch}", secret_key="probe", webhooks=False))
+    try:
+        with TestClient(app) as client:
+            document: dict[str, Any] = client.get(path).json()
+    finally:
+        for leftover in scratch.parent.glob(f"{scratch.name}*"):
+            leftover.unlink()
+    return document

@@ -11,20 +11,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
-from patron.server.app import create_app
-from patron.server.config import Settings
 from tests.conformance.conftest import Target
-from tests.conformance.schemas import HEAD, OPENAPI, load
+from tests.conformance.schemas import HEAD, OPENAPI, load, served
 from tests.conformance.test_sequence_schema import run_case
-from tests.conftest import NO_LIMITS
 
-# The schema is read from a throwaway app: the document does not depend on the database.
-_scratch = Path(__file__).parent / ".openapi-probe.db"
-own = schemathesis.openapi.from_asgi(
-    "/api/openapi.json", create_app(Settings(database_url=f"sqlite:///{_scratch}", secret_key="probe", **NO_LIMITS))
-)
-for leftover in _scratch.parent.glob(".openapi-probe.db*"):
-    leftover.unlink()
+own = schemathesis.openapi.from_dict(served("/api/openapi.json", Path(__file__).parent / ".openapi-probe.db"))
 
 NOTIFICATIONS = OPENAPI / "sequence-notifications-2024-07-30.head.json"
 SEQUENCE = (HEAD, NOTIFICATIONS)

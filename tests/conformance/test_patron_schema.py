@@ -11,19 +11,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 
-from patron.server.app import create_app
-from patron.server.config import Settings
 from tests.conformance.conftest import Target
+from tests.conformance.schemas import served
 from tests.conformance.test_sequence_schema import run_case
-from tests.conftest import NO_LIMITS
 
-_scratch = Path(__file__).parent / ".patron-probe.db"
-patron = schemathesis.openapi.from_asgi(
-    "/_patron/openapi.json",
-    create_app(Settings(database_url=f"sqlite:///{_scratch}", secret_key="probe", **NO_LIMITS)),
-)
-for leftover in _scratch.parent.glob(".patron-probe.db*"):
-    leftover.unlink()
+patron = schemathesis.openapi.from_dict(served("/_patron/openapi.json", Path(__file__).parent / ".patron-probe.db"))
 
 
 @patron.parametrize()
