@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, true, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, true, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from patron.server.db import tables
@@ -191,28 +191,36 @@ class Result:
     last_error: str | None
 
 
+_RECORD = (
+    update(tables.webhook_delivery)
+    .where(
+        d.account_id == bindparam("a"),
+        d.id == bindparam("delivery"),
+        d.lease_token == bindparam("token"),
+        d.status == PENDING,
+    )
+    .values(
+        attempts=d.attempts + 1,
+        status=bindparam("status"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        finished_at=bindparam("finished_at"),
+        last_status=bindparam("last_status"),
+        last_error=bindparam("last_error"),
+        lease_until=None,
+        lease_token=None,
+    )
+    .returning(d.attempts)
+)
+
+
 def record(
     tx: Connection, account_id: uuid.UUID, delivery_id: uuid.UUID, token: uuid.UUID, result: Result
 ) -> int | None:
     """Count an attempt and store `result`, only while `token` still holds the lease (a
     sender whose lease expired and was taken again never overwrites): the attempt's
     number, or None when the lease was lost."""
-    statement = (
-        update(tables.webhook_delivery)
-        .where(d.account_id == account_id, d.id == delivery_id, d.lease_token == token, d.status == PENDING)
-        .values(
-            attempts=d.attempts + 1,
-            status=result.status,
-            next_attempt_at=result.next_attempt_at,
-            finished_at=result.finished_at,
-            last_status=result.last_status,
-            last_error=result.last_error,
-            lease_until=None,
-            lease_token=None,
-        )
-        .returning(d.attempts)
-    )
-    row = tx.execute(statement).first()
+    values = {"a": account_id, "delivery": delivery_id, "token": token, **result.__dict__}
+    row = tx.execute(_RECORD, values).first()
     return None if row is None else int(row.attempts)
 
 

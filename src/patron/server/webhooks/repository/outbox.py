@@ -14,6 +14,16 @@ from patron.server.db import tables, upsert
 d = tables.announced_customer.c
 
 
+_HOLD = {
+    name: make(tables.announced_customer)
+    .values(account_id=bindparam("a"), customer_id=bindparam("c"), digest=None)
+    # On a conflict the digest is set to itself: the row is locked, its value returned as it was.
+    .on_conflict_do_update(index_elements=["account_id", "customer_id"], set_={"digest": d.digest})
+    .returning(d.customer_id, d.digest)
+    for name, make in upsert.INSERTS.items()
+}
+
+
 def hold(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str | None]:
     """The digest each customer was last announced with (None: never), each row locked to
     the end of the transaction, in id order (so writes announcing the same customers never
@@ -21,14 +31,8 @@ def hold(tx: Connection, account_id: uuid.UUID, customer_ids: Sequence[uuid.UUID
     that announces one of them commits first and its change is in what this one renders."""
     if not customer_ids:
         return {}
-    values = upsert.insert(tx, tables.announced_customer).values(
-        [{"account_id": account_id, "customer_id": i, "digest": None} for i in sorted(customer_ids)]
-    )
-    # On a conflict the digest is set to itself: the row is locked, its value returned as it was.
-    statement = values.on_conflict_do_update(
-        index_elements=["account_id", "customer_id"], set_={"digest": d.digest}
-    ).returning(d.customer_id, d.digest)
-    return dict(tx.execute(statement).tuples().all())
+    rows = [{"a": account_id, "c": i} for i in sorted(customer_ids)]
+    return dict(tx.execute(_HOLD[tx.dialect.name], rows).tuples().all())
 
 
 _STORE = (
