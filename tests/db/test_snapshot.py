@@ -82,6 +82,19 @@ def test_a_snapshot_sees_each_committed_write(client: Client, account: Account, 
     assert (before.legal_name, after.legal_name) == ("Before", "After")
 
 
+def test_a_consistent_snapshot_reads_one_moment(client: Client, account: Account, database: Database) -> None:
+    by_id = Direct(select(c.legal_name).where(c.account_id == bindparam("account_id"), c.id == bindparam("id")))
+    made = create_customer(client, account.headers, legalName="Before")
+    params = {"account_id": uuid.UUID(account.account_id), "id": uuid.UUID(made["id"])}
+    with database.snapshot(consistent=True) as reads:
+        first = by_id.first(reads, params)
+        client.put(f"/api/customers/{made['id']}", json=customer_body(legalName="After"), headers=account.headers)
+        second = by_id.first(reads, params)
+    with database.snapshot(consistent=True) as reads:
+        later = by_id.first(reads, params)
+    assert (first.legal_name, second.legal_name, later.legal_name) == ("Before", "Before", "After")
+
+
 def test_a_sqlite_snapshot_cannot_write(database: Database, account: Account, backend: Any) -> None:
     if backend.kind != "sqlite":
         pytest.skip("SQLite's snapshot connections are read-only; PostgreSQL's only run SELECTs (`Direct`)")

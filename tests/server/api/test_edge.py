@@ -190,6 +190,7 @@ class TestErrors:
             raise RuntimeError("SELECT secret FROM /srv/patron/db.py line 42")
 
         monkeypatch.setattr(customers, "list_page", explode)
+        monkeypatch.setattr(customers, "list_page_direct", explode)
         response = client.get("/api/customers", headers=account.headers)
         assert response.status_code == 500
         assert response.json() == {

@@ -45,9 +45,14 @@ async def list_customers(
     query = listing.Query(
         legal_name, email, alias, label, include_archived, billing_status, sort_by, sort_order, limit, after, before
     )
+    key = route.database(request).key
+    if query.direct:
+        page = await route.consistent_snapshot(request, service.list_page_direct, key, query)
+        if page is not None:
+            return page
     # A page read through an index: inline. A filter that may count many rows: a thread.
     run = route.read if query.may_scan else route.read_inline
-    return await run(request, service.list_page, route.database(request).key, query)
+    return await run(request, service.list_page, key, query)
 
 
 @route.operation(

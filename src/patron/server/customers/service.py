@@ -210,5 +210,20 @@ def list_page(tx: Connection, who: Principal, key: bytes, query: listing.Query) 
     return wire.ListCustomerResponse(items=items, pagination=pagination)
 
 
+def list_page_direct(
+    reads: Snapshot, who: Principal, key: bytes, query: listing.Query
+) -> wire.ListCustomerResponse | None:
+    """`list_page` of a `query.direct` query on a consistent snapshot, with statements
+    compiled once (docs/data-access.md); None when the account has organizations, whose
+    page `list_page` reads."""
+    if organizations.any_in(reads, who.account_id):
+        return None
+    found = listing.find_direct(reads, who, key, query)
+    ids = [row.id for row in found.rows]
+    related = render.Related({i: [] for i in ids}, properties.of_customers(reads, who.account_id, ids))
+    pagination = wire.Pagination(total_result_size=found.total, after=found.after, before=found.before)
+    return wire.ListCustomerResponse(items=render.list_items(found.rows, related), pagination=pagination)
+
+
 def property_keys(tx: Connection, who: Principal) -> wire.CustomPropertyKeys:
     return wire.CustomPropertyKeys(items=properties.keys(tx, who.account_id))

@@ -229,13 +229,14 @@ class Database:
     def read(self) -> AbstractContextManager[Connection]:
         return transaction(self.engine, write=False)
 
-    def snapshot(self) -> AbstractContextManager[Snapshot]:
+    def snapshot(self, *, consistent: bool = False) -> AbstractContextManager[Snapshot]:
         """A read-only block for `snapshot.Direct` statements only, the cheapest way to read
         (see `db.snapshot`). SQLite file: one consistent view for the block. PostgreSQL with
         a snapshot engine: each statement reads what is committed when it runs (autocommit),
-        so reads that must agree go in one statement. Otherwise a pooled read transaction.
-        Always a `Snapshot`; `Unavailable` when the database cannot serve now."""
-        return self._snapshots.snapshot()
+        unless `consistent` puts them in one read-only REPEATABLE READ transaction. Otherwise
+        a pooled read transaction. Always a `Snapshot`; `Unavailable` when the database
+        cannot serve now."""
+        return self._snapshots.snapshot(consistent=consistent)
 
     def close(self) -> None:
         """Close the snapshot connections and the pool."""

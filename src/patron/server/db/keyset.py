@@ -14,13 +14,14 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, false, or_, true, tuple_
+from sqlalchemy import ColumnElement, Connection, Integer, Select, and_, bindparam, false, or_, true, tuple_
 
+from patron.server.db.snapshot import Direct, Snapshot
 from patron.server.errors import InvalidInput
 
 RowT = TypeVar("RowT")
@@ -124,8 +125,22 @@ class Segment:
     within: Callable[[tuple[Any, ...]], tuple[Any, ...]] | None = None
 
 
+class Reader(Protocol):
+    """Where a page's rows come from, run by run: `CoreReader` builds each statement on the
+    edge's transaction, `DirectReader` runs statements compiled once on a snapshot. A `key`
+    is a key within the run; None reads the run from its start."""
+
+    def rows(self, index: int, key: tuple[Any, ...] | None, *, ahead: bool, limit: int) -> list[Any]:
+        """Up to `limit` rows of run `index` strictly beyond `key`, going `ahead`."""
+        ...
+
+    def exists(self, index: int, key: tuple[Any, ...] | None, *, ahead: bool, inclusive: bool) -> bool:
+        """Is there a row of run `index` beyond `key` going `ahead` (`inclusive`: or at it)?"""
+        ...
+
+
 def fetch_page(
-    connection: Connection,
+    source: Connection | Reader,
     segments: Sequence[Segment],
     columns: Sequence[SortColumn],
     key_of: Callable[[Any], tuple[Any, ...]],
@@ -134,9 +149,11 @@ def fetch_page(
     cursor: Cursor | None,
     codec: CursorCodec,
 ) -> Page[Any]:
-    """One page of the sort made of `segments` in turn (see `Segment`): `key_of(row)` is a
-    row's sort key, `columns` are the sort's columns, as cursors encode its keys."""
-    runs = _Runs(connection, segments, limit, cursor)
+    """One page of the sort made of `segments` in turn (see `Segment`), read from `source`
+    (a transaction, or a `Reader` over these segments): `key_of(row)` is a row's sort key,
+    `columns` are the sort's columns, as cursors encode its keys."""
+    reader = CoreReader(source, segments) if isinstance(source, Connection) else source
+    runs = _Runs(reader, segments, limit, cursor)
     if cursor is None or cursor.direction == "after":
         rows = runs.collect(None if cursor is None else cursor.key, ahead=True)
         has_after = len(rows) > limit
@@ -166,13 +183,13 @@ def fetch_page(
 class _Runs:
     """The runs of one page's sort, read from the page outwards (`ahead`: forward)."""
 
-    def __init__(self, connection: Connection, segments: Sequence[Segment], limit: int, cursor: Cursor | None) -> None:
+    def __init__(self, reader: Reader, segments: Sequence[Segment], limit: int, cursor: Cursor | None) -> None:
         indexed = bool(segments) and segments[0].within is not None
         if not segments or (not indexed and len(segments) != 1):
             raise ValueError("a sort is one run without `within`, or runs that each have one")
         if indexed and cursor is not None and not 0 <= cursor.key[0] < len(segments):
             raise InvalidInput(cursor.direction, "the cursor is invalid, or belongs to another query or account")
-        self._connection = connection
+        self._reader = reader
         self._segments = segments
         self._limit = limit
         self._indexed = indexed  # keys lead with the index of their run
@@ -180,39 +197,108 @@ class _Runs:
     def _run(self, key: tuple[Any, ...]) -> int:
         return int(key[0]) if self._indexed else 0
 
-    def _bound(self, key: tuple[Any, ...], ahead: bool, *, inclusive: bool = False) -> ColumnElement[bool]:
-        """The rows of `key`'s run beyond it going `ahead` (`inclusive`: or at it)."""
-        segment = self._segments[self._run(key)]
-        within = key if segment.within is None else segment.within(key)
-        if inclusive:
-            return _not_beyond(segment.columns, within, ahead=not ahead)
-        return _beyond(segment.columns, within, ahead=ahead)
+    def _within(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
+        within = self._segments[self._run(key)].within
+        return key if within is None else within(key)
 
     def collect(self, key: tuple[Any, ...] | None, *, ahead: bool) -> list[Any]:
         """Up to `limit + 1` rows beyond `key` (from the start when None), run after run."""
         rows: list[Any] = []
         start = index = 0 if key is None else self._run(key)
         while 0 <= index < len(self._segments) and len(rows) <= self._limit:
-            segment = self._segments[index]
-            query = segment.query
-            if key is not None and index == start:
-                query = query.where(self._bound(key, ahead))
-            rows += self._connection.execute(query.order_by(*_order(segment, ahead)).limit(self._limit + 1 - len(rows)))
+            bound = self._within(key) if key is not None and index == start else None
+            rows += self._reader.rows(index, bound, ahead=ahead, limit=self._limit + 1 - len(rows))
             index += 1 if ahead else -1
         return rows
 
     def any_beyond(self, key: tuple[Any, ...], *, ahead: bool, inclusive: bool) -> bool:
         """Is there a row beyond `key` going `ahead` (`inclusive`: or at it), in any run?"""
         index = self._run(key)
-        segment = self._segments[index]
-        if _exists(
-            self._connection, segment.query, self._bound(key, ahead, inclusive=inclusive), _order(segment, ahead)
-        ):
+        if self._reader.exists(index, self._within(key), ahead=ahead, inclusive=inclusive):
             return True
         others = range(index + 1, len(self._segments)) if ahead else range(index - 1, -1, -1)
-        return any(
-            _exists(self._connection, self._segments[i].query, true(), _order(self._segments[i], ahead)) for i in others
-        )
+        return any(self._reader.exists(i, None, ahead=ahead, inclusive=False) for i in others)
+
+
+def _bound(
+    columns: Sequence[SortColumn], key: tuple[Any, ...] | None, *, ahead: bool, inclusive: bool
+) -> ColumnElement[bool]:
+    """The rows beyond `key` going `ahead` (`inclusive`: or at it); every row when None."""
+    if key is None:
+        return true()
+    if inclusive:
+        return _not_beyond(columns, key, ahead=not ahead)
+    return _beyond(columns, key, ahead=ahead)
+
+
+class CoreReader:
+    """Each statement built for the values at hand and run on the edge's transaction."""
+
+    def __init__(self, connection: Connection, segments: Sequence[Segment]) -> None:
+        self._connection = connection
+        self._segments = segments
+
+    def rows(self, index: int, key: tuple[Any, ...] | None, *, ahead: bool, limit: int) -> list[Any]:
+        segment = self._segments[index]
+        query = segment.query if key is None else segment.query.where(_beyond(segment.columns, key, ahead=ahead))
+        return list(self._connection.execute(query.order_by(*_order(segment, ahead)).limit(limit)))
+
+    def exists(self, index: int, key: tuple[Any, ...] | None, *, ahead: bool, inclusive: bool) -> bool:
+        segment = self._segments[index]
+        condition = _bound(segment.columns, key, ahead=ahead, inclusive=inclusive)
+        return _exists(self._connection, segment.query, condition, _order(segment, ahead))
+
+
+class DirectPlan:
+    """Segments whose queries take every value as a named `bindparam` (built once, at
+    import), read with `Direct` statements: one per run, bound (strict or inclusive) or not
+    and direction, compiled the first time it is needed and run on the driver ever after. Keys bind as
+    `key_0`, `key_1`, ... (typed like their columns) and the row count as `limit`."""
+
+    def __init__(self, segments: Sequence[Segment]) -> None:
+        self.segments = segments
+        self._statements: dict[tuple[int, bool, bool, bool], Direct] = {}
+
+    def statement(self, index: int, *, bounded: bool, ahead: bool, inclusive: bool) -> Direct:
+        shape = (index, bounded, ahead, inclusive and bounded)
+        found = self._statements.get(shape)
+        if found is None:
+            segment = self.segments[index]
+            key = tuple(bindparam(f"key_{i}", type_=c.expr.type) for i, c in enumerate(segment.columns))
+            condition = _bound(segment.columns, key if bounded else None, ahead=ahead, inclusive=inclusive)
+            query = segment.query.where(condition).order_by(*_order(segment, ahead))
+            found = self._statements[shape] = Direct(query.limit(bindparam("limit", type_=Integer)))
+        return found
+
+    def statements(self) -> list[Direct]:
+        """Every statement this plan can run (the query-plan test reads each one's plan)."""
+        for index in range(len(self.segments)):
+            for bounded in (False, True):
+                for ahead in (False, True):
+                    for inclusive in (False, True):
+                        self.statement(index, bounded=bounded, ahead=ahead, inclusive=inclusive)
+        return list(self._statements.values())
+
+
+class DirectReader:
+    """A `DirectPlan` read on a snapshot with the values of one query (`params`)."""
+
+    def __init__(self, snapshot: Snapshot, plan: DirectPlan, params: Mapping[str, Any]) -> None:
+        self._snapshot = snapshot
+        self._plan = plan
+        self._params = params
+
+    def _arguments(self, key: tuple[Any, ...] | None, limit: int) -> dict[str, Any]:
+        keys = {} if key is None else {f"key_{i}": value for i, value in enumerate(key)}
+        return {**self._params, **keys, "limit": limit}
+
+    def rows(self, index: int, key: tuple[Any, ...] | None, *, ahead: bool, limit: int) -> list[Any]:
+        statement = self._plan.statement(index, bounded=key is not None, ahead=ahead, inclusive=False)
+        return statement.all(self._snapshot, self._arguments(key, limit))
+
+    def exists(self, index: int, key: tuple[Any, ...] | None, *, ahead: bool, inclusive: bool) -> bool:
+        statement = self._plan.statement(index, bounded=key is not None, ahead=ahead, inclusive=inclusive)
+        return statement.first(self._snapshot, self._arguments(key, 1)) is not None
 
 
 def _order(segment: Segment, ahead: bool) -> list[Any]:

@@ -101,6 +101,7 @@ class _Plan:
     sql: str
     positional: tuple[str, ...] | None  # bind names in order (qmark), None for named styles
     binds: Mapping[str, Processor]
+    fixed: Mapping[str, Any]  # binds the statement gives a value itself (SQLite's OFFSET 0)
     results: tuple[Processor, ...]
     row: Callable[..., Any]
 
@@ -128,7 +129,8 @@ class Direct:
         results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns)
         row = namedtuple("DirectRow", [column.key for column in columns])  # type: ignore[misc]
         positional = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-        return _Plan(str(compiled), positional, binds, results, row._make)
+        fixed = {name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required}
+        return _Plan(str(compiled), positional, binds, fixed, results, row._make)
 
     def all(self, snapshot: Snapshot, params: Mapping[str, Any]) -> list[Any]:
         plan = self.plan(snapshot.dialect)
@@ -149,13 +151,13 @@ class Direct:
 
 def _arguments(plan: _Plan, params: Mapping[str, Any]) -> Any:
     def value(name: str) -> Any:
-        given = params[name]
+        given = params[name] if name in params else plan.fixed[name]
         process = plan.binds.get(name)
         return given if process is None or given is None else process(given)
 
     if plan.positional is not None:
         return tuple(value(name) for name in plan.positional)
-    return {name: value(name) for name in params}
+    return {name: value(name) for name in (*params, *plan.fixed)}
 
 
 class SQLiteReaders:
@@ -191,8 +193,8 @@ class SQLiteReaders:
         return connection
 
     @contextmanager
-    def snapshot(self) -> Iterator[Snapshot]:
-        """A deferred read transaction on this thread's connection."""
+    def snapshot(self, *, consistent: bool = False) -> Iterator[Snapshot]:
+        """A deferred read transaction on this thread's connection: consistent always."""
         try:
             connection = self._begin()
             try:
@@ -222,6 +224,9 @@ class SQLiteReaders:
         self._local = threading.local()
 
 
+BEGIN_CONSISTENT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
 class PostgreSQLSnapshots:
     """Snapshots on `pool`, an engine of autocommit connections checked out without a ping
     (`make_engine(..., snapshots=True)`): one round trip per statement. Its statements are
@@ -234,9 +239,13 @@ class PostgreSQLSnapshots:
         self._cannot_connect = (DBAPIError, PoolTimeout, pool.dialect.loaded_dbapi.Error)
 
     @contextmanager
-    def snapshot(self) -> Iterator[Snapshot]:
+    def snapshot(self, *, consistent: bool = False) -> Iterator[Snapshot]:
+        """Each statement its own transaction; `consistent`: all of them in one read-only
+        REPEATABLE READ transaction (two more round trips), so they agree."""
         snapshot = _LeasedSnapshot(self, self._observed_by, self.checkout())
         try:
+            if consistent:
+                snapshot.begin()
             yield snapshot
         except DBAPIError as exc:
             if snapshot.broken():
@@ -262,13 +271,14 @@ class PostgreSQLSnapshots:
 class _LeasedSnapshot(Snapshot):
     """A PostgreSQL snapshot, on a connection leased from `snapshots` (None once dropped)."""
 
-    __slots__ = ("_leased", "_retried", "_snapshots")
+    __slots__ = ("_in_transaction", "_leased", "_retried", "_snapshots")
 
     def __init__(self, snapshots: PostgreSQLSnapshots, engine: Engine, leased: PoolProxiedConnection) -> None:
         super().__init__(engine, leased.driver_connection)
         self._snapshots = snapshots
         self._leased: PoolProxiedConnection | None = leased
         self._retried = False
+        self._in_transaction = False
 
     def run(self, sql: str, arguments: Any) -> list[Any]:
         """No ping before checkout, so a connection the server closed meanwhile (restart,
@@ -294,6 +304,27 @@ class _LeasedSnapshot(Snapshot):
         self.driver_connection = self._leased.driver_connection
         return True
 
+    def begin(self) -> None:
+        """Start one read-only transaction for the statements to come; a broken connection is
+        replaced first, and none after (a statement in the transaction is not run again)."""
+        try:
+            self._command(BEGIN_CONSISTENT)
+        except DBAPIError as exc:
+            if self._retried or not self._replace(exc):
+                raise
+            self._command(BEGIN_CONSISTENT)
+        self._retried = self._in_transaction = True
+
+    def _command(self, sql: str) -> None:
+        """A statement with no rows (BEGIN, COMMIT), unseen by the engine's events."""
+        cursor = self.driver_connection.cursor()
+        try:
+            cursor.execute(sql)
+        except self.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(sql, None, exc, self.dialect.loaded_dbapi.Error) from exc
+        finally:
+            cursor.close()
+
     def broken(self) -> bool:
         # psycopg marks a connection broken when the server closed it under us.
         return self._leased is not None and bool(getattr(self.driver_connection, "broken", False))
@@ -305,8 +336,16 @@ class _LeasedSnapshot(Snapshot):
         self._snapshots.close()
 
     def release(self) -> None:
-        if self._leased is not None:
-            self._leased.close()
+        if self._leased is None:
+            return
+        if self._in_transaction and not self.broken():
+            try:
+                self._command("COMMIT")  # read-only: after a failed statement, a rollback
+            except DBAPIError as exc:
+                self._leased.invalidate(exc)
+                self._leased = None
+                return
+        self._leased.close()
 
 
 class PooledSnapshots:
@@ -319,7 +358,8 @@ class PooledSnapshots:
         self._read = read
 
     @contextmanager
-    def snapshot(self) -> Iterator[Snapshot]:
+    def snapshot(self, *, consistent: bool = False) -> Iterator[Snapshot]:
+        """One read transaction: consistent always."""
         with self._read() as tx:
             yield Snapshot(self._engine, tx.connection.driver_connection)
 

@@ -278,3 +278,16 @@ async def snapshot(
     db, who = database(request), caller(request)
     with db.snapshot() as reads:
         return call(reads, who, *args, **kwargs)
+
+
+async def consistent_snapshot(
+    request: Http,
+    call: Callable[Concatenate[Snapshot, Principal, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`snapshot` for several statements that must agree (a page and its total): on
+    PostgreSQL they share one read-only transaction."""
+    db, who = database(request), caller(request)
+    with db.snapshot(consistent=True) as reads:
+        return call(reads, who, *args, **kwargs)

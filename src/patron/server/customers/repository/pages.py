@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, false, func, literal_column, null, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    text,
+)
 
 from patron.server.customers.repository.records import COLUMNS, CustomerRow, as_customer
 from patron.server.db import keyset, plan, tables
+from patron.server.db.snapshot import Snapshot
 
 c = tables.customer.c
 p = tables.custom_property.c
@@ -152,6 +167,35 @@ def page(
         segments = [keyset.Segment(query, columns)]
     found = keyset.fetch_page(tx, segments, columns, sort.key_of, limit=limit, cursor=cursor, codec=codec)
     return keyset.Page([as_customer(row) for row in found.rows], found.after, found.before)
+
+
+@cache
+def direct_plan(sort: Sort, include_archived: bool) -> keyset.DirectPlan:
+    """The unfiltered listing in a column sort (createdAt, legalName), as statements
+    compiled once: the account's customers (live ones unless `include_archived`)."""
+    query = select(*COLUMNS).where(c.account_id == bindparam("account_id", type_=c.account_id.type))
+    if not include_archived:
+        query = query.where(c.archived_at.is_(None))
+    return keyset.DirectPlan([keyset.Segment(query, sort.columns())])
+
+
+def direct_page(
+    reads: Snapshot,
+    account_id: uuid.UUID,
+    sort: Sort,
+    *,
+    include_archived: bool,
+    limit: int,
+    cursor: keyset.Cursor | None,
+    codec: keyset.CursorCodec,
+) -> keyset.Page[CustomerRow]:
+    """`page` without filters in a column sort, on a snapshot: the same rows and cursors."""
+    found_plan = direct_plan(sort, include_archived)
+    reader = keyset.DirectReader(reads, found_plan, {"account_id": account_id})
+    found = keyset.fetch_page(
+        reader, found_plan.segments, sort.columns(), sort.key_of, limit=limit, cursor=cursor, codec=codec
+    )
+    return keyset.Page([CustomerRow._make(row) for row in found.rows], found.after, found.before)
 
 
 def _by_property(

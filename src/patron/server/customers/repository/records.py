@@ -145,9 +145,13 @@ _COUNTS = select(tables.customer_count.c.live, tables.customer_count.c.total).wh
 )
 
 
-def counts(tx: Connection, account_id: uuid.UUID) -> tuple[int, int]:
+_DIRECT_COUNTS = Direct(_COUNTS)
+
+
+def counts(tx: Connection | Snapshot, account_id: uuid.UUID) -> tuple[int, int]:
     """(live, total) customers of the account, from the counter row."""
-    row = tx.execute(_COUNTS, {"account_id": account_id}).first()
+    params = {"account_id": account_id}
+    row = _DIRECT_COUNTS.first(tx, params) if isinstance(tx, Snapshot) else tx.execute(_COUNTS, params).first()
     return (int(row.live), int(row.total)) if row else (0, 0)
 
 
