@@ -110,7 +110,9 @@ class Found:
 def find(tx: Connection, who: Principal, key: bytes, query: Query) -> Found:
     """The page `query` asks for, and how many customers match in all."""
     sort, filters = query.sort(), query.filters()
-    codec, cursor, population = _start(tx, who, key, query, sort)
+    codec, cursor = _cursor(who, key, query, sort)
+    live, everyone = records.counts(tx, who.account_id)
+    population = everyone if query.include_archived else live
     total = pages.count(tx, who.account_id, filters) if filters.any else population
     # Counted first, to choose how to read the page. Filters that match a good share of the
     # account ("dense"): walk the sort's index and test each row, a page is found within a
@@ -121,10 +123,10 @@ def find(tx: Connection, who: Principal, key: bytes, query: Query) -> Found:
     return Found(page.rows, total, page.after, page.before)
 
 
-def find_direct(reads: Snapshot, who: Principal, key: bytes, query: Query) -> Found:
+def find_direct(reads: Snapshot, who: Principal, key: bytes, query: Query, facts: records.ListingFacts) -> Found:
     """`find` for a `query.direct` query, on a consistent snapshot: the same page."""
     sort = query.sort()
-    codec, cursor, total = _start(reads, who, key, query, sort)
+    codec, cursor = _cursor(who, key, query, sort)
     page = pages.direct_page(
         reads,
         who.account_id,
@@ -134,14 +136,11 @@ def find_direct(reads: Snapshot, who: Principal, key: bytes, query: Query) -> Fo
         cursor=cursor,
         codec=codec,
     )
+    total = facts.total if query.include_archived else facts.live
     return Found(page.rows, total, page.after, page.before)
 
 
-def _start(
-    source: Connection | Snapshot, who: Principal, key: bytes, query: Query, sort: pages.Sort
-) -> tuple[CursorCodec, Cursor | None, int]:
-    """The query's cursor codec, its cursor, and how many customers it lists unfiltered."""
+def _cursor(who: Principal, key: bytes, query: Query, sort: pages.Sort) -> tuple[CursorCodec, Cursor | None]:
+    """The query's cursor codec, and its cursor (None for the first page)."""
     codec = CursorCodec(key, query.context(who))
-    cursor = read_cursor(codec, after=query.after, before=query.before, columns=sort.columns())
-    live, everyone = records.counts(source, who.account_id)
-    return codec, cursor, everyone if query.include_archived else live
+    return codec, read_cursor(codec, after=query.after, before=query.before, columns=sort.columns())

@@ -216,13 +216,15 @@ def list_page_direct(
     """`list_page` of a `query.direct` query on a consistent snapshot, with statements
     compiled once (docs/data-access.md); None when the account has organizations, whose
     page `list_page` reads."""
-    if organizations.any_in(reads, who.account_id):
+    facts = records.listing_facts(reads, who.account_id)
+    if facts.organized:
         return None
-    found = listing.find_direct(reads, who, key, query)
+    found = listing.find_direct(reads, who, key, query, facts)
     ids = [row.id for row in found.rows]
-    related = render.Related({i: [] for i in ids}, properties.of_customers(reads, who.account_id, ids))
+    held = properties.of_customers(reads, who.account_id, ids) if facts.with_properties else {i: {} for i in ids}
     pagination = wire.Pagination(total_result_size=found.total, after=found.after, before=found.before)
-    return wire.ListCustomerResponse(items=render.list_items(found.rows, related), pagination=pagination)
+    items = render.list_items(found.rows, render.Related({i: [] for i in ids}, held))
+    return wire.ListCustomerResponse(items=items, pagination=pagination)
 
 
 def property_keys(tx: Connection, who: Principal) -> wire.CustomPropertyKeys:

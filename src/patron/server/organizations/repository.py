@@ -10,7 +10,6 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, delete, func, select
 
 from patron.server.db import locks, tables, upsert
-from patron.server.db.snapshot import Direct, Snapshot
 
 o = tables.organization.c
 m = tables.organization_member.c
@@ -33,14 +32,6 @@ class Link(NamedTuple):
 class Membership(NamedTuple):
     organization_id: uuid.UUID
     customer_id: uuid.UUID
-
-
-_ANY = Direct(select(o.id).where(o.account_id == bindparam("account_id")).limit(bindparam("limit")))
-
-
-def any_in(reads: Snapshot, account_id: uuid.UUID) -> bool:
-    """Does the account have an organization (one step of its primary key)?"""
-    return _ANY.first(reads, {"account_id": account_id, "limit": 1}) is not None
 
 
 def get(tx: Connection, account_id: uuid.UUID, organization_id: uuid.UUID) -> Organization | None:

@@ -10,7 +10,6 @@ from sqlalchemy import Connection
 
 from patron.server import caps, changes, clock, validation
 from patron.server.auth import Principal
-from patron.server.db.snapshot import Snapshot
 from patron.server.directory import service as directory
 from patron.server.errors import Conflict, InvalidInput, NotFound
 from patron.server.organizations import repository
@@ -182,12 +181,6 @@ def _render(
         )
         for org_id, owner_id in owners.items()
     }
-
-
-def any_in(reads: Snapshot, account_id: uuid.UUID) -> bool:
-    """Is any customer of the account in an organization (an owner or a member)? An
-    organization always has its owner, so: does the account have one?"""
-    return repository.any_in(reads, account_id)
 
 
 def of_customers(

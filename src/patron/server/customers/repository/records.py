@@ -145,14 +145,44 @@ _COUNTS = select(tables.customer_count.c.live, tables.customer_count.c.total).wh
 )
 
 
-_DIRECT_COUNTS = Direct(_COUNTS)
-
-
-def counts(tx: Connection | Snapshot, account_id: uuid.UUID) -> tuple[int, int]:
+def counts(tx: Connection, account_id: uuid.UUID) -> tuple[int, int]:
     """(live, total) customers of the account, from the counter row."""
-    params = {"account_id": account_id}
-    row = _DIRECT_COUNTS.first(tx, params) if isinstance(tx, Snapshot) else tx.execute(_COUNTS, params).first()
+    row = tx.execute(_COUNTS, {"account_id": account_id}).first()
     return (int(row.live), int(row.total)) if row else (0, 0)
+
+
+class ListingFacts(NamedTuple):
+    """What a listing of the account needs to know before it reads a page."""
+
+    live: int
+    total: int
+    organized: bool
+    """Some customer is in an organization (an organization always has its owner)."""
+    with_properties: bool
+    """Some customer has a custom property."""
+
+
+_HAS_ORGANIZATION = select(tables.organization.c.id).where(
+    tables.organization.c.account_id == tables.customer_count.c.account_id
+)
+_HAS_PROPERTY = select(p.key).where(p.account_id == tables.customer_count.c.account_id)
+FACTS = Direct(
+    select(
+        tables.customer_count.c.live,
+        tables.customer_count.c.total,
+        _HAS_ORGANIZATION.exists().label("organized"),
+        _HAS_PROPERTY.exists().label("with_properties"),
+    ).where(tables.customer_count.c.account_id == bindparam("account_id"))
+)
+
+
+def listing_facts(reads: Snapshot, account_id: uuid.UUID) -> ListingFacts:
+    """The counters and whether organizations or custom properties are to be read, in one
+    statement (each EXISTS one step of a primary key)."""
+    row = FACTS.first(reads, {"account_id": account_id})
+    if row is None:  # no customer was ever created
+        return ListingFacts(0, 0, organized=False, with_properties=False)
+    return ListingFacts(int(row.live), int(row.total), bool(row.organized), bool(row.with_properties))
 
 
 def bump_counts(tx: Connection, account_id: uuid.UUID, *, live: int, total: int) -> None:
