@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
+import msgspec
 from sqlalchemy import Connection, Engine, create_engine, event, pool
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -41,6 +42,7 @@ def make_engine(
     snapshots: bool = False,
 ) -> Engine:
     """Build an engine; SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for writes.
+    JSON columns are read with msgspec (a quarter of the time of `json.loads`, or less).
 
     PostgreSQL gets bounded waits everywhere, so a request never hangs on a database that
     is gone or stuck: `connect_timeout` to open a connection, `statement_timeout_ms` per
@@ -61,6 +63,7 @@ def make_engine(
             max_overflow=pool_size,
             pool_timeout=pool_timeout,
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+            json_deserializer=msgspec.json.decode,
         )
         _configure_sqlite(engine, busy_timeout_ms)
         return engine
@@ -71,6 +74,7 @@ def make_engine(
             max_overflow=0,
             pool_timeout=pool_timeout,
             pool_pre_ping=not snapshots,
+            json_deserializer=msgspec.json.decode,
             connect_args=_postgresql_connect_args(dict(parsed.query), connect_timeout, statement_timeout_ms),
             **({"isolation_level": "AUTOCOMMIT"} if snapshots else {}),
         )
