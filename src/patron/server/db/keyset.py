@@ -251,9 +251,10 @@ class CoreReader:
 
 class DirectPlan:
     """Segments whose queries take every value as a named `bindparam` (built once, at
-    import), read with `Direct` statements: one per run, bound (strict or inclusive) or not
-    and direction, compiled the first time it is needed and run on the driver ever after. Keys bind as
-    `key_0`, `key_1`, ... (typed like their columns) and the row count as `limit`."""
+    import), read with `Direct` statements: one per run, direction and bound (none, strict
+    or inclusive), each compiled the first time it is needed and run on the driver ever
+    after. Keys bind as `key_0`, `key_1`, ... (typed like their columns), the row count as
+    `limit`."""
 
     def __init__(self, segments: Sequence[Segment]) -> None:
         self.segments = segments
