@@ -107,12 +107,12 @@ class Sender:
 
     async def _exchange(self, origin: _Origin, request: h11.Request, body: bytes) -> _Response:
         """One request and its answer on a kept-alive connection, or a new one; a kept-alive
-        connection the receiver closed before answering is replaced once."""
+        connection the receiver closed (or reset) before answering is replaced once."""
         connection = self._take_idle(origin)
         if connection is not None:
             try:
                 return await self._on(origin, connection, request, body)
-            except Disconnected:
+            except (Disconnected, ConnectionError):
                 pass
         connection = await _Connection.open(origin, self._connect_timeout, self._tls)
         return await self._on(origin, connection, request, body)
