@@ -45,9 +45,7 @@ class Query:
     def direct(self) -> bool:
         """No filter and a column sort: the page can be read with statements compiled once
         (`find_direct`)."""
-        unfiltered = all(f is None for f in (self.legal_name, self.email, self.alias, self.label))
-        column_sort = self.sort_by in (None, "createdAt", "legalName")
-        return unfiltered and column_sort and self.billing_status != BillingStatus.ACTIVE
+        return not self.filters().any and self.sort().key != "property"
 
     @property
     def may_scan(self) -> bool:

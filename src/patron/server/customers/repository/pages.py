@@ -195,7 +195,7 @@ def direct_page(
     found = keyset.fetch_page(
         reader, found_plan.segments, sort.columns(), sort.key_of, limit=limit, cursor=cursor, codec=codec
     )
-    return keyset.Page([CustomerRow._make(row) for row in found.rows], found.after, found.before)
+    return keyset.Page([as_customer(row) for row in found.rows], found.after, found.before)
 
 
 def _by_property(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from functools import cache
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
@@ -42,21 +43,16 @@ def of_customers(
     return result
 
 
-_DIRECT_OF: dict[int, Direct] = {}
-"""`_PROPERTIES_OF` for n customers, with n bound ids."""
-
-
+@cache
 def _direct_of(count: int) -> Direct:
-    found = _DIRECT_OF.get(count)
-    if found is None:
-        ids = [bindparam(f"id_{i}", type_=p.customer_id.type) for i in range(count)]
-        query = (
-            select(p.customer_id, p.key, p.value)
-            .where(p.account_id == bindparam("account_id"), p.customer_id.in_(ids))
-            .order_by(p.customer_id, p.key)
-        )
-        found = _DIRECT_OF[count] = Direct(query)
-    return found
+    """`_PROPERTIES_OF` for `count` customers, their ids bound one by one."""
+    ids = [bindparam(f"id_{i}", type_=p.customer_id.type) for i in range(count)]
+    query = (
+        select(p.customer_id, p.key, p.value)
+        .where(p.account_id == bindparam("account_id"), p.customer_id.in_(ids))
+        .order_by(p.customer_id, p.key)
+    )
+    return Direct(query)
 
 
 def replace(tx: Connection, account_id: uuid.UUID, customer_id: uuid.UUID, properties: Mapping[str, str]) -> None:
