@@ -192,6 +192,47 @@ class TestLeases:
         assert rows == {taker.delivery.id: "pending", other.delivery.id: "succeeded"}
         assert count == 1
 
+    def test_a_lost_lease_and_its_takers_attempt_stored_together_count_once(
+        self, database: Database, account: Account
+    ) -> None:
+        queued = queue(database, account, "http://127.0.0.1:9/hooks")
+        [late] = _claim(database, lease_s=-1.0).claims
+        [taker] = _claim(database).claims
+        attempt = deliveries.Attempt(clock.utc_now(), 1, {}, 1.0, 200, {}, "", None)
+        done = Result("succeeded", None, clock.utc_now(), 200, None)
+        batch = [Finished(taker, done, attempt), Finished(late, done, attempt)]
+        assert dispatch.record(database, batch) == [True, False]
+        with database.read() as tx:
+            row = tx.execute(select(tables.webhook_delivery).where(d.id == queued.delivery_id)).one()
+            numbers = list(tx.execute(select(tables.webhook_attempt.c.number)).scalars())
+        assert (row.status, row.attempts, numbers) == ("succeeded", 1, [1])
+
+    def test_a_batch_stores_every_result_with_its_own_attempt_number(
+        self, database: Database, account: Account
+    ) -> None:
+        for n in range(3):
+            queue(database, account, f"http://127.0.0.1:9/{n}")
+        claims = sorted(_claim(database).claims, key=lambda one: one.delivery.recipient)
+        now = clock.utc_now()
+        attempt = deliveries.Attempt(now, 1, {}, 1.0, 500, {}, "", None)
+        results = [
+            Result("succeeded", None, now, 200, None),
+            Result("pending", now + timedelta(seconds=5), None, 500, "HTTP 500"),
+            Result("failed", None, now, 410, "gone"),
+        ]
+        batch = [Finished(one, result, attempt) for one, result in zip(claims, results, strict=True)]
+        assert dispatch.record(database, batch) == [True, True, True]
+        with database.read() as tx:
+            rows = tx.execute(select(d.recipient, d.status, d.attempts, d.next_attempt_at, d.last_status, d.last_error))
+            stored = sorted(tuple(row) for row in rows)
+            numbers = list(tx.execute(select(tables.webhook_attempt.c.number)).scalars())
+        assert stored == [
+            ("http://127.0.0.1:9/0", "succeeded", 1, None, 200, None),
+            ("http://127.0.0.1:9/1", "pending", 1, results[1].next_attempt_at, 500, "HTTP 500"),
+            ("http://127.0.0.1:9/2", "failed", 1, None, 410, "gone"),
+        ]
+        assert numbers == [1, 1, 1]
+
     def test_a_claim_takes_at_most_four_to_one_recipient_and_leaves_the_rest(
         self, database: Database, account: Account
     ) -> None:

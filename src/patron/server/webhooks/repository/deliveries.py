@@ -4,16 +4,37 @@ purging events past their retention."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, true, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    and_,
+    bindparam,
+    column,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
+from sqlalchemy.sql.dml import Update
 from sqlalchemy.sql.elements import ColumnElement
 
 from patron.server.db import tables
+from patron.server.db.types import UTCDateTime
 
 d = tables.webhook_delivery.c
 e = tables.webhook_event.c
@@ -191,37 +212,79 @@ class Result:
     last_error: str | None
 
 
-_RECORD = (
-    update(tables.webhook_delivery)
-    .where(
-        d.account_id == bindparam("a"),
-        d.id == bindparam("delivery"),
-        d.lease_token == bindparam("token"),
-        d.status == PENDING,
-    )
-    .values(
-        attempts=d.attempts + 1,
-        status=bindparam("status"),
-        next_attempt_at=bindparam("next_attempt_at"),
-        finished_at=bindparam("finished_at"),
-        last_status=bindparam("last_status"),
-        last_error=bindparam("last_error"),
-        lease_until=None,
-        lease_token=None,
-    )
-    .returning(d.attempts)
+_RECORDED = (
+    column("a", Uuid),
+    column("delivery", Uuid),
+    column("token", Uuid),
+    column("status", String),
+    column("next_attempt_at", UTCDateTime),
+    column("finished_at", UTCDateTime),
+    column("last_status", Integer),
+    column("last_error", Text),
 )
 
 
-def record(
-    tx: Connection, account_id: uuid.UUID, delivery_id: uuid.UUID, token: uuid.UUID, result: Result
-) -> int | None:
-    """Count an attempt and store `result`, only while `token` still holds the lease (a
-    sender whose lease expired and was taken again never overwrites): the attempt's
-    number, or None when the lease was lost."""
-    values = {"a": account_id, "delivery": delivery_id, "token": token, **result.__dict__}
-    row = tx.execute(_RECORD, values).first()
-    return None if row is None else int(row.attempts)
+RECORD_CHUNK = 64
+"""Deliveries recorded per statement at most (one prebuilt statement per count up to it)."""
+
+
+def record(tx: Connection, done: Sequence[tuple[uuid.UUID, uuid.UUID, uuid.UUID, Result]]) -> dict[uuid.UUID, int]:
+    """Count an attempt and store its result for each (account, delivery, token, result),
+    only while `token` still holds the delivery's lease (a sender whose lease expired and
+    was taken again never overwrites), in a statement per `RECORD_CHUNK`: each kept
+    delivery's attempt number, by delivery. The deliveries must be distinct. (No two
+    transactions update one row here, as a row matches only its own lease's token: no
+    deadlock, whatever order the rows are locked in.)"""
+    numbers: dict[uuid.UUID, int] = {}
+    for start in range(0, len(done), RECORD_CHUNK):
+        chunk = done[start : start + RECORD_CHUNK]
+        params = {
+            f"v{i}_{name}": value
+            for i, (account_id, delivery_id, token, r) in enumerate(chunk)
+            for name, value in zip(
+                _RECORDED_NAMES,
+                (
+                    account_id,
+                    delivery_id,
+                    token,
+                    r.status,
+                    r.next_attempt_at,
+                    r.finished_at,
+                    r.last_status,
+                    r.last_error,
+                ),
+                strict=True,
+            )
+        }
+        numbers.update((row.id, int(row.attempts)) for row in tx.execute(_record_statement(len(chunk)), params))
+    return numbers
+
+
+_RECORDED_NAMES = tuple(c.name for c in _RECORDED)
+
+
+@functools.cache
+def _record_statement(count: int) -> Update:
+    """`WITH recorded AS (SELECT ... UNION ALL ...) UPDATE ... FROM recorded` for `count`
+    deliveries, each value a typed bind parameter named `v<row>_<column>`: built once per
+    count, and cacheable (a `VALUES` construct is compiled on every execution)."""
+    rows = [select(*(bindparam(f"v{i}_{c.name}", type_=c.type).label(c.name) for c in _RECORDED)) for i in range(count)]
+    v = (rows[0] if count == 1 else union_all(*rows)).cte("recorded")
+    return (
+        update(tables.webhook_delivery)
+        .where(d.account_id == v.c.a, d.id == v.c.delivery, d.lease_token == v.c.token, d.status == PENDING)
+        .values(
+            attempts=d.attempts + 1,
+            status=v.c.status,
+            next_attempt_at=v.c.next_attempt_at,
+            finished_at=v.c.finished_at,
+            last_status=v.c.last_status,
+            last_error=v.c.last_error,
+            lease_until=None,
+            lease_token=None,
+        )
+        .returning(d.id, d.attempts)
+    )
 
 
 @dataclass(frozen=True)

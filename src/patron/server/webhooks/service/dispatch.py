@@ -55,7 +55,7 @@ waiting delivery with less left than both is given up rather than sent."""
 WAITING = 1024
 """A write's leased deliveries a worker keeps waiting in memory, in all, for room to send
 them (past that it gives their leases up, for a claim)."""
-LINGER_S = 0.05
+LINGER_S = 0.2
 """How long a finished attempt waits for others to be stored with it in one transaction
 (the receiver already has it; the delivery log shows it that much later)."""
 CANCELLED_POLICY = "not sent: the policy was deleted"
@@ -285,19 +285,34 @@ def record(db: Database, finished: Sequence[Finished]) -> list[bool]:
     """Store attempts and where their deliveries stand, in one short transaction; for each,
     False when its lease was lost meanwhile (the taker's attempt counts, not this one)."""
     kept: dict[int, bool] = {}
-    made: list[tuple[uuid.UUID, uuid.UUID, int, deliveries.Attempt]] = []
-    # In id order: two workers' batches holding one delivery (a lease taken over) lock its
-    # row in the same order, never in a deadlock.
-    order = sorted(range(len(finished)), key=lambda i: finished[i].claim.delivery.id)
     with db.write() as tx:
-        for i in order:
-            one, delivery = finished[i], finished[i].claim.delivery
-            number = deliveries.record(tx, delivery.account_id, delivery.id, one.claim.token, one.result)
-            if number is not None:
-                made.append((delivery.account_id, delivery.id, number, one.attempt))
-            kept[i] = number is not None
-        deliveries.add_attempts(tx, made)
+        for batch in _distinct(finished):
+            done = [(f.claim.delivery.account_id, f.claim.delivery.id, f.claim.token, f.result) for _, f in batch]
+            numbers = deliveries.record(tx, done)
+            made = [
+                (f.claim.delivery.account_id, f.claim.delivery.id, numbers[f.claim.delivery.id], f.attempt)
+                for _, f in batch
+                if f.claim.delivery.id in numbers
+            ]
+            deliveries.add_attempts(tx, made)
+            kept.update((i, f.claim.delivery.id in numbers) for i, f in batch)
     return [kept[i] for i in range(len(finished))]
+
+
+def _distinct(finished: Sequence[Finished]) -> list[list[tuple[int, Finished]]]:
+    """The attempts (with their places) in rounds of distinct deliveries: one delivery
+    twice, a lease lost and taken again by this worker, is recorded in a second round
+    (only the current lease's attempt counts)."""
+    rounds: list[list[tuple[int, Finished]]] = []
+    seen: list[set[uuid.UUID]] = []
+    for i, one in enumerate(finished):
+        n = next((n for n, ids in enumerate(seen) if one.claim.delivery.id not in ids), len(seen))
+        if n == len(seen):
+            rounds.append([])
+            seen.append(set())
+        rounds[n].append((i, one))
+        seen[n].add(one.claim.delivery.id)
+    return rounds
 
 
 def release(db: Database, leased: Sequence[Candidate], token: uuid.UUID) -> None:
